@@ -1,0 +1,1 @@
+"""orderflow services: one package per consumer service."""

@@ -1,0 +1,1 @@
+"""ingest: accepts order reports and touchpoints over HTTP and Kafka."""

@@ -1,0 +1,1 @@
+"""status-tracker: per-order status history, Has OK, lifecycle events."""

@@ -1,0 +1,1 @@
+"""orderflow shared kernel: mechanism only (envelope, inbox, outbox, relay, runner, config)."""
