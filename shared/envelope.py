@@ -1,0 +1,80 @@
+"""The outbound envelope of CONTRACTS §5, and stable event ids.
+
+An event id is a UUIDv5 of what caused the event, so a redelivered cause produces the
+same id and every consumer's inbox can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_NAMESPACE = uuid.UUID("6f0b7c2e-3f0e-4d8a-9a51-0d6c1f7c9e11")
+
+
+def stable_id(*parts: str) -> str:
+    """A deterministic id from the parts that identify one effect."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, "\x1f".join(parts)))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """Every record on an outbound (and internal) topic."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    event_id: str = Field(description="Unique, stable across redelivery", examples=["0b6d…"])
+    type: str = Field(description="Past-tense event type", examples=["order.confirmed"])
+    tenant: str = Field(examples=["acme"])
+    order_id: str | None = Field(None, examples=["1001"])
+    occurred_at: datetime = Field(description="When the fact happened upstream")
+    produced_at: datetime = Field(description="When orderflow decided it")
+    causation_id: str = Field(description="event_id or report id that caused it")
+    correlation_id: str = Field(description="id of the first inbound report of the chain")
+    schema_: str = Field(alias="schema", examples=["orderflow.order.confirmed/1"])
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate_json(raw)
+
+
+def new_event(
+    *,
+    type: str,
+    tenant: str,
+    order_id: str | None,
+    occurred_at: datetime,
+    causation_id: str,
+    correlation_id: str,
+    data: dict[str, Any],
+    discriminator: str = "",
+    produced_at: datetime | None = None,
+) -> Envelope:
+    """Build an envelope whose id is derived from its cause, type and discriminator."""
+    return Envelope(
+        event_id=stable_id(causation_id, type, discriminator),
+        type=type,
+        tenant=tenant,
+        order_id=order_id,
+        occurred_at=occurred_at,
+        produced_at=produced_at or utcnow(),
+        causation_id=causation_id,
+        correlation_id=correlation_id,
+        schema_=f"orderflow.{type}/1",
+        data=data,
+    )
+
+
+def record_key(tenant: str, entity_id: str) -> bytes:
+    """`<tenant>:<order_id>` (or `<tenant>:<member_id>`): one entity's records stay in order."""
+    return f"{tenant}:{entity_id}".encode()

@@ -1,0 +1,31 @@
+"""Prometheus metrics shared by every service (one registry per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter(
+    "orderflow_messages_total",
+    "Records handled by a consumer, by outcome (processed, duplicate, dead_lettered)",
+    ["service", "topic", "outcome"],
+)
+RETRIES = Counter(
+    "orderflow_retries_total",
+    "Batches retried after a transient failure",
+    ["service", "error_type"],
+)
+HANDLE_SECONDS = Histogram(
+    "orderflow_batch_seconds", "Time to handle and commit one partition batch", ["service"]
+)
+RELAY_PUBLISHED = Counter("orderflow_relay_published_total", "Outbox rows published", ["service"])
+OUTBOX_PENDING = Gauge("orderflow_outbox_pending", "Outbox rows not yet published", ["service"])
+STATUS_UNMAPPED = Counter(
+    "orderflow_status_unmapped_total",
+    "Reports whose external status the tenant's profile does not know (status.unmapped)",
+    ["tenant"],
+)
+HTTP_REQUESTS = Counter(
+    "orderflow_http_requests_total",
+    "HTTP requests by route and status",
+    ["service", "route", "status"],
+)

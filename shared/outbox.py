@@ -1,0 +1,67 @@
+"""Outbox: outgoing events written in the handler's transaction, published by the relay.
+
+A handler never publishes (STYLE principle 4): it calls `enqueue` inside its transaction,
+so the event exists if and only if the state change committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from orderflow.shared.envelope import Envelope, record_key
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    event_id: str
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+async def enqueue(
+    conn: asyncpg.Connection, topic: str, event: Envelope, key: bytes | None = None
+) -> None:
+    """Write one event to the outbox; keyed by `<tenant>:<order_id>` unless a key is given.
+
+    Re-enqueueing the same (topic, event_id) is a no-op, so a decision replayed after a crash
+    cannot produce a second row.
+    """
+    if key is None and event.order_id is not None:
+        key = record_key(event.tenant, event.order_id)
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (topic, event_id) DO NOTHING",
+        event.event_id,
+        topic,
+        key,
+        event.to_bytes(),
+    )
+
+
+async def fetch_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
+    rows = await conn.fetch(
+        "SELECT id, event_id, topic, key, value FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+        limit,
+    )
+    return [OutboxRow(r["id"], r["event_id"], r["topic"], r["key"], r["value"]) for r in rows]
+
+
+async def mark_sent(conn: asyncpg.Connection, ids: list[int]) -> None:
+    await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+
+async def prune_sent(conn: asyncpg.Connection, older_than_hours: float) -> int:
+    result: str = await conn.execute(
+        "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)",
+        older_than_hours * 3600.0,
+    )
+    return int(result.split()[-1])
+
+
+async def pending_count(conn: asyncpg.Connection) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    return count

@@ -1,0 +1,121 @@
+"""The relay: publishes outbox rows in id order with acks=all, then marks them sent.
+
+Killed at any point it loses nothing: rows are marked only after the broker acknowledged
+them, so a relay that dies between publish and mark sends the same rows (same event_id)
+again and downstream inboxes absorb them. One relay per schema is active at a time
+(a session advisory lock), because two relays sending the same key would interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from orderflow.shared import metrics, outbox
+from orderflow.shared.errors import is_transient
+from orderflow.shared.logging import get_logger
+from orderflow.shared.settings import KafkaSettings, ServiceSettings
+
+log = get_logger(__name__)
+PRUNE_EVERY_S = 600.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        service: str,
+        dsn_connect: Any,
+        producer: AIOKafkaProducer,
+        kafka: KafkaSettings,
+        settings: ServiceSettings,
+    ) -> None:
+        self._service = service
+        self._connect = dsn_connect
+        self._producer = producer
+        self._kafka = kafka
+        self._settings = settings
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._last_prune = 0.0
+        self.is_leader = False
+
+    def wake(self) -> None:
+        """Called after a handler commits: publish now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def close(self) -> None:
+        await self._producer.stop()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                conn: asyncpg.Connection = await self._connect()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await self._pause(exc)
+                continue
+            try:
+                await self._lead(conn)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await self._pause(exc)
+            finally:
+                self.is_leader = False
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _pause(self, exc: BaseException) -> None:
+        log.warning("relay_retrying", error_type=type(exc).__name__, error=str(exc))
+        await asyncio.sleep(1.0)
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        lock = f"outbox-relay:{self._service}"
+        while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
+            if self._stopping:
+                return
+            await asyncio.sleep(1.0)
+        self.is_leader = True
+        while not self._stopping:
+            if await self.publish_once(conn) == 0:
+                await self._idle(conn)
+        await self.publish_once(conn)  # drain what the last handlers committed
+
+    async def _idle(self, conn: asyncpg.Connection) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._settings.relay_poll_interval_s)
+        self._wake.clear()
+        if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
+            self._last_prune = time.monotonic()
+            pruned = await outbox.prune_sent(conn, self._settings.outbox_retention_hours)
+            if pruned:
+                log.info("outbox_pruned", rows=pruned)
+
+    async def publish_once(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch of unsent rows and mark them; returns how many were published."""
+        rows = await outbox.fetch_unsent(conn, self._settings.relay_batch_size)
+        if not rows:
+            return 0
+        await self.publish(rows)
+        await outbox.mark_sent(conn, [r.id for r in rows])
+        metrics.RELAY_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+    async def publish(self, rows: list[outbox.OutboxRow]) -> None:
+        # send() appends in order; aiokafka keeps one batch in flight per partition, so the
+        # order of rows with one key survives. All must be acknowledged before marking.
+        futures = [
+            await self._producer.send(self._kafka.topic(r.topic), value=r.value, key=r.key)
+            for r in rows
+        ]
+        await asyncio.gather(*futures)

@@ -1,0 +1,215 @@
+"""Running one service: pool, migrations, topics, relay, consumers, HTTP, graceful stop.
+
+Each service's `app.py` is its composition root: it says what to build (`build`) and this
+module owns the order things start and stop in. SIGTERM stops fetching, lets the batch in
+flight commit its database transaction and offsets, drains the outbox, and exits within
+`shutdown_timeout_s` (under 10 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+from starlette.routing import BaseRoute
+
+from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate, role_of, schema_of
+from orderflow.shared.http import build_app
+from orderflow.shared.kafka import make_consumer, make_producer
+from orderflow.shared.kafka_admin import ensure_topics
+from orderflow.shared.logging import configure_logging, get_logger
+from orderflow.shared.relay import OutboxRelay
+from orderflow.shared.runner import ConsumerRunner, Handler
+from orderflow.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from orderflow.shared.tenants import TenantConfigError, TenantRegistry, load_tenants
+from orderflow.shared.topics import TopicSpec, dead_letter_topic
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Components:
+    """What a service contributes: handlers per logical topic, HTTP routes, background loops."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    routes: Sequence[BaseRoute] = field(default_factory=list)
+    loops: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Runtime:
+    """Resources a service's `build` may use: the pool, the tenants, the relay's wake-up."""
+
+    name: str
+    settings: ServiceSettings
+    kafka: KafkaSettings
+    db: DatabaseSettings
+    tenants: TenantRegistry
+    pool: asyncpg.Pool
+    relay: OutboxRelay
+
+
+Build = Callable[[Runtime], Components]
+
+
+class Service:
+    def __init__(
+        self,
+        name: str,
+        migrations: Path,
+        build: Build,
+        *,
+        settings: ServiceSettings,
+        kafka: KafkaSettings | None = None,
+        db: DatabaseSettings | None = None,
+        tenants: TenantRegistry | None = None,
+    ) -> None:
+        self.name, self._migrations, self._build = name, migrations, build
+        self.settings = settings
+        self.kafka = kafka or KafkaSettings()
+        self.db = db or DatabaseSettings()
+        self._tenants = tenants
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: ConsumerRunner | None = None
+        self._runner_task: asyncio.Task[None] | None = None
+        self._server: uvicorn.Server | None = None
+        self.runtime: Runtime | None = None
+
+    async def start(self) -> None:
+        tenants = self._tenants or load_tenants(self.settings.tenants_dir)
+        schema = schema_of(self.name)
+        dsn = self.db.dsn_for_role(role_of(self.name))
+        pool = await create_pool(dsn, schema, self.db.pool_min, self.db.pool_max)
+        async with pool.acquire() as conn:
+            await migrate(conn, schema, [SHARED_MIGRATIONS, self._migrations])
+        producer = make_producer(self.kafka, client_id=f"{self.name}-relay")
+        await producer.start()
+
+        async def connect() -> asyncpg.Connection:
+            return await asyncpg.connect(dsn, server_settings={"search_path": schema})
+
+        relay = OutboxRelay(self.name, connect, producer, self.kafka, self.settings)
+        self.runtime = Runtime(self.name, self.settings, self.kafka, self.db, tenants, pool, relay)
+        parts = self._build(self.runtime)
+        specs = [
+            TopicSpec(t, self.kafka.topic_partitions) for t in {*parts.topics, *parts.handlers}
+        ]
+        await ensure_topics(
+            self.kafka,
+            [*specs, TopicSpec(dead_letter_topic(self.name), self.kafka.topic_partitions)],
+        )
+        self._spawn(relay.run())
+        if parts.handlers:
+            self._runner = self._make_runner(parts, pool, relay)
+            self._runner_task = self._spawn(self._runner.run())
+        for loop in parts.loops:
+            self._spawn(loop(self._stopping))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                build_app(self._readiness, parts.routes),
+                host=self.settings.http_host,
+                port=self.settings.http_port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
+        )
+        self._spawn(self._server.serve())
+        log.info("service_started", http_port=self.settings.http_port)
+
+    def _make_runner(
+        self, parts: Components, pool: asyncpg.Pool, relay: OutboxRelay
+    ) -> ConsumerRunner:
+        consumer = make_consumer(
+            self.kafka,
+            group_id=self.name,
+            client_id=self.name,
+            max_records=self.settings.consumer_max_records,
+        )
+        return ConsumerRunner(
+            service=self.name,
+            consumer=consumer,
+            topic_of=self.kafka.topic,
+            handlers=parts.handlers,
+            pool=pool,
+            after_commit=relay.wake,
+            max_attempts=self.settings.poison_max_attempts,
+            backoff_max_s=self.settings.retry_backoff_max_s,
+        )
+
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        task.add_done_callback(self._on_task_done)
+        self._tasks.append(task)
+        return task
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None and not self._stopping.is_set():
+            log.error("service_task_crashed", error=repr(task.exception()))
+            self._stopping.set()  # a crashed part makes the whole process exit; the orchestrator restarts it
+
+    async def _readiness(self) -> dict[str, bool]:
+        assert self.runtime is not None
+        try:
+            async with asyncio.timeout(1.0):
+                database = await self.runtime.pool.fetchval("SELECT 1") == 1
+        except Exception:
+            database = False
+        broker = self._runner.started if self._runner else True
+        return {"database": database, "migrations": True, "broker": broker}
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def wait(self) -> None:
+        await self._stopping.wait()
+
+    async def stop(self) -> None:
+        """Consumers first (their last batch commits), then the relay drains, then the rest."""
+        self._stopping.set()
+        budget = self.settings.shutdown_timeout_s
+        if self._runner and self._runner_task:
+            self._runner.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._runner_task), budget / 2)
+        if self.runtime:
+            self.runtime.relay.stop()
+        if self._server:
+            self._server.should_exit = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), budget / 2)
+        for task in self._tasks:
+            task.cancel()
+        if self.runtime:
+            await self.runtime.relay.close()
+            await self.runtime.pool.close()
+        log.info("service_stopped")
+
+
+async def _serve(service: Service) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.request_stop)
+    await service.start()
+    await service.wait()
+    await service.stop()
+
+
+def main(name: str, migrations: Path, build: Build, settings: ServiceSettings) -> None:
+    """Process entry point: `python -m orderflow.services.<name>`."""
+    configure_logging(name, settings.log_level)
+    try:
+        tenants = load_tenants(settings.tenants_dir)
+    except TenantConfigError as exc:
+        print(f"orderflow {name}: tenant configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    asyncio.run(_serve(Service(name, migrations, build, settings=settings, tenants=tenants)))
