@@ -1,0 +1,364 @@
+"""Inbound order reports and touchpoints (CONTRACTS §3.1, §3.2): parsing, validation, identity.
+
+Pure: bytes or decoded JSON in, models or one `ReportRejected` naming every bad field out.
+The HTTP API and the Kafka consumers both come through here, so a report is judged and
+identified the same way whichever door it used.
+
+One §3.1 rule is not checked here: "amount required on the first report of an order that
+ever becomes confirmed" depends on the order's later history, which only state can tell.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from orderflow.shared.vocabulary import TENANT_RE, ContributorVia, TouchpointKind
+
+MAX_BATCH = 1000
+MAX_ITEMS = 500
+MAX_METADATA_BYTES = 16 * 1024
+# ISO 4217 minor units where they differ from the usual 2.
+_MINOR_UNITS = {
+    code: digits
+    for digits, codes in (
+        (0, "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
+        (3, "BHD IQD JOD KWD LYD OMR TND"),
+        (4, "CLF UYW"),
+    )
+    for code in codes.split()
+}
+# Fixed forever: changing it would change every id ingest has ever answered with.
+_ID_NAMESPACE = uuid.UUID("6f0e7a52-3c1d-4b8e-9a57-2d4c1f0b9e63")
+_DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_RFC3339_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rule(message: str, field: str | None = None) -> PydanticCustomError:
+    """A rule violation with our own message; `field` moves it onto a sibling field."""
+    return PydanticCustomError("rule", "{message}", {"message": message, "field": field})
+
+
+def _decimal(value: object) -> Decimal:
+    # Floats lose money; only exact forms are accepted (Decimal for Python callers).
+    if isinstance(value, str) and _DECIMAL_RE.fullmatch(value):
+        number = Decimal(value)
+    elif isinstance(value, Decimal) and value.is_finite():
+        number = value
+    else:
+        raise _rule('must be a decimal string such as "12.50" (JSON numbers can lose precision)')
+    if number < 0:
+        raise _rule("must be >= 0")
+    return number.copy_abs()  # "-0" is zero
+
+
+def _timestamp(value: object) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and _RFC3339_RE.fullmatch(value):
+        try:
+            parsed = datetime.fromisoformat(value.upper())
+        except ValueError as exc:
+            raise _rule(f"is not a valid date-time: {exc}") from None
+    else:
+        raise _rule("must be an RFC 3339 date-time with an offset, e.g. 2024-05-01T12:00:00+02:00")
+    if parsed.utcoffset() is None:
+        raise _rule("must carry a UTC offset")
+    return parsed
+
+
+def _tenant(value: str) -> str:
+    if not TENANT_RE.fullmatch(value):
+        raise _rule("must be 1-64 of a-z, 0-9 and '-', not starting with '-'")
+    return value
+
+
+def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except (ValueError, RecursionError):
+        raise _rule("must be serialisable as JSON") from None
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise _rule(f"is {len(encoded)} bytes as compact JSON; at most {MAX_METADATA_BYTES}")
+    return value
+
+
+Tenant = Annotated[str, AfterValidator(_tenant), Field(examples=["acme"])]
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_decimal),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}),
+    Field(examples=["12.50"]),
+]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+Timestamp = Annotated[
+    datetime, BeforeValidator(_timestamp), Field(examples=["2024-05-01T12:00:00+02:00"])
+]
+_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class Customer(BaseModel):
+    model_config = _STRICT
+    id: Id = Field(description="The upstream's customer id.", examples=["cust-77"])
+    # Personal data: kept out of repr so it cannot leak through logs or tracebacks.
+    email: str | None = Field(None, repr=False, description="Personal data.", examples=["a@b.test"])
+    name: str | None = Field(None, repr=False, description="Personal data.", examples=["Ada"])
+
+
+class Item(BaseModel):
+    model_config = _STRICT
+    sku: Id = Field(description="Stock keeping unit.", examples=["SKU-1"])
+    name: str | None = Field(None, description="Product name.", examples=["Blue mug"])
+    quantity: int = Field(ge=1, description="Units ordered.", examples=[2])
+    unit_price: Money = Field(description="Price of one unit, decimal string.")
+    category: str | None = Field(None, description="Product category.", examples=["kitchen"])
+    offer_id: str | None = Field(None, description="Offer this line sold under.", examples=["o-9"])
+
+
+class Payment(BaseModel):
+    model_config = _STRICT
+    system: str = Field(min_length=1, description="Payment system.", examples=["stripe"])
+    transaction_id: str | None = Field(None, description="Its transaction id.", examples=["tx_1"])
+    fee: Money | None = Field(None, description="Fee charged, decimal string.")
+    currency: Currency | None = Field(None, description="Currency of the fee, ISO 4217.")
+
+
+class Contributor(BaseModel):
+    model_config = _STRICT
+    member_id: Id = Field(description="Member credited with the order.", examples=["m-12"])
+    via: ContributorVia = Field(strict=False, description="How.", examples=["affiliation"])
+
+
+class OrderReport(BaseModel):
+    """One order status report (CONTRACTS §3.1)."""
+
+    model_config = _STRICT
+    tenant: Tenant = Field(description="Tenant; must equal the record key's tenant.")
+    order_id: Id = Field(description="The upstream's order id.", examples=["1001"])
+    status: str = Field(
+        min_length=1, max_length=64, description="External status, as received.", examples=["OK"]
+    )
+    occurred_at: Timestamp = Field(description="When the status happened upstream (RFC 3339).")
+    report_id: Id | None = Field(None, description="Upstream's id of this report.", examples=["r1"])
+    source: str = Field(
+        "api", min_length=1, max_length=64, description="Upstream system.", examples=["web"]
+    )
+    amount: Money | None = Field(None, description="Order amount, decimal string >= 0.")
+    currency: Currency | None = Field(
+        None, validate_default=True, description="ISO 4217 code; required with amount."
+    )
+    customer: Customer | None = Field(None, description="The customer.")
+    items: list[Item] | None = Field(None, max_length=MAX_ITEMS, description="Order lines.")
+    offer_id: str | None = Field(None, description="Offer of the order.", examples=["offer-9"])
+    payment: Payment | None = Field(None, description="How the order was paid.")
+    contributors: list[Contributor] | None = Field(None, description="Members to credit.")
+    metadata: Annotated[dict[str, Any], AfterValidator(_metadata_size)] | None = Field(
+        None, description="Free-form, at most 16 KiB as compact JSON.", examples=[{"channel": "x"}]
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _amount_and_currency(cls, currency: str | None, info: ValidationInfo) -> str | None:
+        if "amount" not in info.data:  # the amount itself is invalid and already reported
+            return currency
+        amount: Decimal | None = info.data["amount"]
+        if amount is None:
+            if currency is not None:
+                raise _rule("field required when currency is given", field="amount")
+            return currency
+        if currency is None:
+            raise _rule("field required when amount is given")
+        allowed, digits = _MINOR_UNITS.get(currency, 2), _fraction_digits(amount)
+        if digits > allowed:
+            raise _rule(f"{currency} allows {allowed} fraction digits, got {digits}", "amount")
+        return currency
+
+
+def _fraction_digits(number: Decimal) -> int:
+    exponent = number.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+class Touchpoint(BaseModel):
+    """Attribution evidence (CONTRACTS §3.2)."""
+
+    model_config = _STRICT
+    tenant: Tenant = Field(description="Tenant; must equal the record key's tenant.")
+    touchpoint_id: Id = Field(description="Upstream's id of the touchpoint.", examples=["tp-1"])
+    member_id: Id = Field(description="Member who made the touch.", examples=["m-12"])
+    kind: TouchpointKind = Field(strict=False, description="Kind of touch.", examples=["click"])
+    customer_id: Id = Field(description="Customer who was touched.", examples=["cust-77"])
+    occurred_at: Timestamp = Field(description="When it happened (RFC 3339 with offset).")
+    order_id: Id | None = Field(None, description="Its order, if known.", examples=["1001"])
+
+
+def identity_key(report: OrderReport) -> str:
+    """§3.1 identity. The instant is taken in UTC so one moment written two ways is one report."""
+    if report.report_id is not None:
+        return json.dumps(["report", report.tenant, report.source, report.report_id])
+    instant = report.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+    parts = [report.tenant, report.source, report.order_id, report.status, instant]
+    return json.dumps(["report", *parts])
+
+
+def report_uuid(report: OrderReport) -> uuid.UUID:
+    return uuid.uuid5(_ID_NAMESPACE, identity_key(report))
+
+
+def touchpoint_identity_key(touchpoint: Touchpoint) -> str:
+    return json.dumps(["touchpoint", touchpoint.tenant, touchpoint.touchpoint_id])
+
+
+def touchpoint_uuid(touchpoint: Touchpoint) -> uuid.UUID:
+    return uuid.uuid5(_ID_NAMESPACE, touchpoint_identity_key(touchpoint))
+
+
+@dataclass(frozen=True)
+class FieldError:
+    path: str
+    message: str
+
+
+class ReportRejected(Exception):
+    """Invalid input; `errors` names every bad field (CONTRACTS §4 `422` body)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(
+            "; ".join(f"{e.path}: {e.message}" if e.path else e.message for e in errors)
+        )
+        self.errors = errors
+
+    def to_body(self) -> dict[str, list[dict[str, str]]]:
+        return {"errors": [asdict(e) for e in self.errors]}
+
+
+Loc = tuple[int | str, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+def error_path(loc: Loc) -> str:
+    """`("items", 2, "quantity")` -> `items[2].quantity`; `(3, "order_id")` -> `[3].order_id`."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+    return path
+
+
+def _field_errors(exc: ValidationError, prefix: Loc) -> list[FieldError]:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc, ctx = (*prefix, *err["loc"]), err.get("ctx", {})
+        if ctx.get("field"):
+            loc = (*loc[:-1], ctx["field"])
+        message = "field required" if err["type"] == "missing" else err["msg"]
+        errors.append(FieldError(error_path(loc), message))
+    return errors
+
+
+def _validate(model: type[M], raw: object, prefix: Loc = ()) -> M:
+    if not isinstance(raw, dict):
+        raise ReportRejected([FieldError(error_path(prefix), "must be a JSON object")])
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        # `from None`: the pydantic error holds the input, which may hold personal data.
+        raise ReportRejected(_field_errors(exc, prefix)) from None
+
+
+def _parse_batch(model: type[M], body: object) -> list[M]:
+    if isinstance(body, dict):
+        return [_validate(model, body)]
+    if not isinstance(body, list) or not 1 <= len(body) <= MAX_BATCH:
+        size = f"got {len(body)}" if isinstance(body, list) else "got neither"
+        message = f"must be a JSON object or an array of 1 to {MAX_BATCH} objects; {size}"
+        raise ReportRejected([FieldError("", message)])
+    parsed, errors = [], []
+    for index, element in enumerate(body):
+        try:
+            parsed.append(_validate(model, element, (index,)))
+        except ReportRejected as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ReportRejected(errors)
+    return parsed
+
+
+def parse_report_batch(body: object) -> list[OrderReport]:
+    return _parse_batch(OrderReport, body)
+
+
+def parse_touchpoint_batch(body: object) -> list[Touchpoint]:
+    return _parse_batch(Touchpoint, body)
+
+
+def _decode(value: bytes) -> object:
+    try:
+        return json.loads(value.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ReportRejected([FieldError("", f"value is not valid UTF-8: {exc}")]) from None
+    except ValueError as exc:
+        raise ReportRejected([FieldError("", f"value is not valid JSON: {exc}")]) from None
+    except RecursionError:
+        raise ReportRejected([FieldError("", "value is nested too deeply")]) from None
+
+
+def _key_errors(key: bytes | None, body: dict[str, Any], id_field: str) -> list[FieldError]:
+    """The key routes the record, so it must say the same tenant and id as the body."""
+    shape = f"<tenant>:<{id_field}>"
+    if key is None:
+        return [FieldError("key", f"field required: {shape}")]
+    tenant, sep, ident = key.decode("utf-8", errors="replace").partition(":")
+    if not sep:
+        return [FieldError("key", f"must be {shape}")]
+    errors = []
+    for field, from_key in (("tenant", tenant), (id_field, ident)):
+        in_body = body.get(field)
+        if isinstance(in_body, str) and in_body != from_key:
+            message = f"key's {field} {from_key!r} differs from the body's {in_body!r}"
+            errors.append(FieldError(field, message))
+    return errors
+
+
+def _parse_record(model: type[M], key: bytes | None, value: bytes, id_field: str) -> M:
+    body = _decode(value)
+    if not isinstance(body, dict):
+        raise ReportRejected([FieldError("", "value must be a JSON object")])
+    errors = _key_errors(key, body, id_field)
+    try:
+        parsed = _validate(model, body)
+    except ReportRejected as exc:
+        errors = exc.errors + errors
+    if errors:
+        raise ReportRejected(errors)
+    return parsed
+
+
+def parse_report_record(key: bytes | None, value: bytes) -> OrderReport:
+    """A record of `orders.inbound.v1`: key `<tenant>:<order_id>`, value a §3.1 report."""
+    return _parse_record(OrderReport, key, value, "order_id")
+
+
+def parse_touchpoint_record(key: bytes | None, value: bytes) -> Touchpoint:
+    """A record of `touchpoints.inbound.v1`: key `<tenant>:<customer_id>`, value a §3.2 touchpoint."""
+    return _parse_record(Touchpoint, key, value, "customer_id")
