@@ -1,0 +1,29 @@
+"""Composition root of the ingest service."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from orderflow.services.ingest import handlers
+from orderflow.services.ingest.http_api import IngestApi
+from orderflow.services.ingest.settings import IngestSettings
+from orderflow.shared import topics
+from orderflow.shared.service import Components, Runtime
+
+NAME = "ingest"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(runtime: Runtime) -> Components:
+    settings = runtime.settings
+    assert isinstance(settings, IngestSettings)
+    api = IngestApi(runtime.pool, runtime.tenants, settings, runtime.relay.wake)
+    return Components(
+        handlers={
+            topics.ORDERS_INBOUND: partial(handlers.on_order_report, tenants=runtime.tenants),
+            topics.TOUCHPOINTS_INBOUND: partial(handlers.on_touchpoint, tenants=runtime.tenants),
+        },
+        routes=api.routes(),
+        topics=[topics.ORDER_REPORTS, topics.TOUCHPOINTS_RECORDED],
+    )

@@ -1,0 +1,60 @@
+"""Ingest's decisions, pure: what category a report has and which internal event it becomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from orderflow.services.ingest.profiles import categorise
+from orderflow.services.ingest.reports import OrderReport, Touchpoint
+from orderflow.shared.envelope import Envelope, new_event
+from orderflow.shared.tenants import TenantConfig
+from orderflow.shared.vocabulary import Category
+
+REPORTED = "order.reported"
+TOUCHPOINT_RECORDED = "touchpoint.recorded"
+
+
+def category_of(tenant: TenantConfig, report: OrderReport) -> Category | None:
+    """The tenant's profile and overrides decide; None means the status is unmapped."""
+    return categorise(tenant.status_profile, tenant.status_overrides, report.status)
+
+
+def reported_event(
+    report: OrderReport, report_id: str, category: Category | None, received_at: datetime
+) -> Envelope:
+    """The internal `order.reported` event: the external status untouched, plus its category."""
+    data: dict[str, Any] = report.model_dump(mode="json", exclude={"tenant", "order_id"})
+    data.update(
+        report_id=report_id,
+        upstream_report_id=report.report_id,
+        category=category.value if category else None,
+        received_at=received_at.isoformat(),
+    )
+    return new_event(
+        type=REPORTED,
+        tenant=report.tenant,
+        order_id=report.order_id,
+        occurred_at=report.occurred_at,
+        causation_id=report_id,
+        correlation_id=report_id,
+        data=data,
+        produced_at=received_at,
+    )
+
+
+def touchpoint_event(
+    touchpoint: Touchpoint, touchpoint_uuid: str, received_at: datetime
+) -> Envelope:
+    data: dict[str, Any] = touchpoint.model_dump(mode="json", exclude={"tenant"})
+    data.update(received_at=received_at.isoformat())
+    return new_event(
+        type=TOUCHPOINT_RECORDED,
+        tenant=touchpoint.tenant,
+        order_id=touchpoint.order_id,
+        occurred_at=touchpoint.occurred_at,
+        causation_id=touchpoint_uuid,
+        correlation_id=touchpoint_uuid,
+        data=data,
+        produced_at=received_at,
+    )

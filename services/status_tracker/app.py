@@ -1,0 +1,53 @@
+"""Composition root of the status-tracker service."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from orderflow.services.status_tracker import handlers
+from orderflow.services.status_tracker.domain import ExpiryRule
+from orderflow.services.status_tracker.settings import TrackerSettings
+from orderflow.services.status_tracker.timers import ExpiryTimers
+from orderflow.shared import topics
+from orderflow.shared.service import Components, Runtime
+from orderflow.shared.tenants import TenantRegistry
+from orderflow.shared.vocabulary import normalise_status
+
+NAME = "status-tracker"
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The status that starts the pending-payment timer (CONTRACTS §6 `expiry.pending_payment`).
+PENDING_PAYMENT = normalise_status("Pending payment")
+
+
+def starts_payment_expiry(status: str) -> bool:
+    return normalise_status(status) == PENDING_PAYMENT
+
+
+def expiry_rules(tenants: TenantRegistry) -> dict[str, ExpiryRule]:
+    return {
+        name: ExpiryRule(starts_payment_expiry, tenants.get(name).pending_payment_expiry())
+        for name in tenants.tenants()
+    }
+
+
+def build(runtime: Runtime) -> Components:
+    settings = runtime.settings
+    assert isinstance(settings, TrackerSettings)
+    rules = expiry_rules(runtime.tenants)
+    timers = ExpiryTimers(
+        runtime.pool,
+        rules,
+        settings.timer_poll_interval_s,
+        settings.timer_batch_size,
+        runtime.relay.wake,
+    )
+    return Components(
+        handlers={
+            topics.ORDER_REPORTS: partial(
+                handlers.on_order_reported, tenants=runtime.tenants, rules=rules
+            )
+        },
+        loops=[timers.run],
+        topics=[topics.ORDERS_LIFECYCLE],
+    )

@@ -1,0 +1,88 @@
+"""Translation between envelopes on the wire and the tracker's domain facts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from orderflow.services.status_tracker.domain import LifecycleEvent
+from orderflow.services.status_tracker.history import OrderItem, OrderSummary, Report
+from orderflow.shared.envelope import Envelope, new_event
+from orderflow.shared.errors import Rejected
+from orderflow.shared.vocabulary import Category
+
+REPORTED = "order.reported"
+
+
+def parse_envelope(raw: bytes | None) -> Envelope:
+    try:
+        return Envelope.from_bytes(raw or b"")
+    except ValidationError as exc:
+        raise Rejected(
+            f"not an orderflow envelope: {exc.errors()[0]['msg']}", "invalid_envelope"
+        ) from exc
+
+
+def report_from(event: Envelope) -> Report:
+    """The report fact ingest published; anything malformed can never succeed: dead-letter it."""
+    if event.type != REPORTED or event.order_id is None:
+        raise Rejected(
+            f"type: expected {REPORTED} with an order_id, got {event.type}", "unexpected_event"
+        )
+    data = event.data
+    try:
+        category = Category(data["category"]) if data.get("category") else None
+        return Report(
+            report_id=str(data["report_id"]),
+            status=str(data["status"]),
+            category=category,
+            source=str(data.get("source") or "api"),
+            occurred_at=event.occurred_at,
+            received_at=datetime.fromisoformat(data["received_at"]),
+            summary=_summary(data),
+        )
+    except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
+        raise Rejected(
+            f"data: malformed order.reported ({type(exc).__name__}: {exc})", "invalid_event"
+        ) from exc
+
+
+def _summary(data: dict[str, Any]) -> OrderSummary | None:
+    customer = data.get("customer") or {}
+    items = tuple(
+        OrderItem(
+            sku=str(i["sku"]),
+            quantity=int(i["quantity"]),
+            unit_price=Decimal(str(i["unit_price"])),
+            name=i.get("name"),
+            category=i.get("category"),
+            offer_id=i.get("offer_id"),
+        )
+        for i in data.get("items") or []
+    )
+    summary = OrderSummary(
+        amount=Decimal(data["amount"]) if data.get("amount") is not None else None,
+        currency=data.get("currency"),
+        customer_id=customer.get("id"),
+        offer_id=data.get("offer_id"),
+        items=items,
+    )
+    return None if summary == OrderSummary() else summary
+
+
+def lifecycle_envelope(
+    event: LifecycleEvent, tenant: str, order_id: str, causation_id: str, correlation_id: str
+) -> Envelope:
+    return new_event(
+        type=event.type,
+        tenant=tenant,
+        order_id=order_id,
+        occurred_at=event.occurred_at,
+        causation_id=causation_id,
+        correlation_id=correlation_id,
+        data=dict(event.data),
+        discriminator=f"{tenant}:{order_id}:{event.discriminator}",
+    )
