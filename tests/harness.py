@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import socket
 import time
@@ -13,19 +14,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from orderflow.services.ingest import app as ingest_app
-from orderflow.services.ingest.settings import IngestSettings
-from orderflow.services.status_tracker import app as tracker_app
-from orderflow.services.status_tracker.settings import TrackerSettings
+from orderflow.shared.cli import SERVICES
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.service import Service
 from orderflow.shared.settings import DatabaseSettings, KafkaSettings
 from orderflow.shared.tenants import load_tenants
-
-SERVICES = {
-    "ingest": (ingest_app, IngestSettings),
-    "status-tracker": (tracker_app, TrackerSettings),
-}
 
 TEST_KEYS = {
     "shop": "shop-key-0123456789",
@@ -68,8 +61,8 @@ def kafka_settings(env: Mapping[str, str]) -> KafkaSettings:
 def build_service(
     name: str, env: Mapping[str, str], tenants_dir: Path, **overrides: Any
 ) -> Service:
-    module, settings_cls = SERVICES[name]
-    settings = settings_cls(http_port=free_port(), tenants_dir=str(tenants_dir), **overrides)
+    module = importlib.import_module(f"orderflow.services.{SERVICES[name]}.app")
+    settings = module.SETTINGS(http_port=free_port(), tenants_dir=str(tenants_dir), **overrides)
     return Service(
         module.NAME,
         module.MIGRATIONS,

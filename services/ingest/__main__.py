@@ -1,5 +1,4 @@
-from orderflow.services.ingest.app import MIGRATIONS, NAME, build
-from orderflow.services.ingest.settings import IngestSettings
+from orderflow.services.ingest.app import MIGRATIONS, NAME, SETTINGS, build
 from orderflow.shared.service import main
 
-main(NAME, MIGRATIONS, build, IngestSettings())
+main(NAME, MIGRATIONS, build, SETTINGS())

@@ -13,6 +13,7 @@ from orderflow.shared.service import Components, Runtime
 
 NAME = "ingest"
 MIGRATIONS = Path(__file__).parent / "migrations"
+SETTINGS = IngestSettings
 
 
 def build(runtime: Runtime) -> Components:

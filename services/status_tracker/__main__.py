@@ -1,5 +1,4 @@
-from orderflow.services.status_tracker.app import MIGRATIONS, NAME, build
-from orderflow.services.status_tracker.settings import TrackerSettings
+from orderflow.services.status_tracker.app import MIGRATIONS, NAME, SETTINGS, build
 from orderflow.shared.service import main
 
-main(NAME, MIGRATIONS, build, TrackerSettings())
+main(NAME, MIGRATIONS, build, SETTINGS())

@@ -16,6 +16,7 @@ from orderflow.shared.vocabulary import normalise_status
 
 NAME = "status-tracker"
 MIGRATIONS = Path(__file__).parent / "migrations"
+SETTINGS = TrackerSettings
 # The status that starts the pending-payment timer (CONTRACTS §6 `expiry.pending_payment`).
 PENDING_PAYMENT = normalise_status("Pending payment")
 
