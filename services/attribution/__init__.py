@@ -1,0 +1,1 @@
+"""attribution: who brought the order (explicit contributors, last touch, sales-manager confirmation)."""

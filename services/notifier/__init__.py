@@ -1,0 +1,1 @@
+"""notifier: tells customers, merchants and members, once, on every change."""

@@ -1,0 +1,1 @@
+"""rewards: gamification challenges and the commission ledger."""
