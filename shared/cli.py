@@ -1,0 +1,170 @@
+"""`orderflow stack` (infrastructure only) and `orderflow run` (infrastructure and every service).
+
+Postgres and Kafka come from the embedded local stack unless `DATABASE_URL` or
+`KAFKA_BOOTSTRAP_SERVERS` name real ones. Either way the database is provisioned and the
+topics created before anything else starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from orderflow.shared.kafka_admin import ensure_topics
+from orderflow.shared.localstack import LocalStack
+from orderflow.shared.provision import password_env_var, provision
+from orderflow.shared.settings import KafkaSettings
+from orderflow.shared.supervisor import ChildExited, Supervisor
+from orderflow.shared.topics import all_topics
+
+# service name -> module under orderflow.services; HTTP ports follow this order from
+# ORDERFLOW_HTTP_PORT (ingest 8080, status-tracker 8081, ...).
+SERVICES: dict[str, str] = {"ingest": "ingest", "status-tracker": "status_tracker"}
+
+
+def service_ports(base: int) -> dict[str, int]:
+    return {name: base + index for index, name in enumerate(SERVICES)}
+
+
+@contextlib.asynccontextmanager
+async def infrastructure() -> AsyncIterator[dict[str, str]]:
+    """Yields the env every service needs; embedded parts stop when the block ends."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    stack = LocalStack.from_env(with_postgres=not database_url, with_kafka=not bootstrap)
+    env = {"DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    try:
+        if not (database_url and bootstrap):
+            stack.start()
+        if not database_url:
+            env["DATABASE_URL"] = stack.database_url
+        if not bootstrap:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = stack.kafka_bootstrap
+            env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu has no idempotent producer
+        await _prepare(env["DATABASE_URL"], env["KAFKA_BOOTSTRAP_SERVERS"])
+        yield env
+    finally:
+        stack.stop()
+
+
+async def _prepare(database_url: str, bootstrap: str) -> None:
+    await provision(database_url, list(SERVICES))
+    settings = KafkaSettings(bootstrap_servers=bootstrap)
+    await ensure_topics(settings, all_topics(tuple(SERVICES), settings.topic_partitions))
+
+
+def _stop_requested() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def stack_command() -> int:
+    stop = _stop_requested()
+    async with infrastructure() as env:
+        for name, value in env.items():
+            print(f"{name}={shlex.quote(value)}")
+        print("local stack up; Ctrl-C to stop", flush=True)
+        await stop.wait()
+    return 0
+
+
+async def run_command() -> int:
+    stop = _stop_requested()
+    async with infrastructure() as env:
+        supervisor = Supervisor(_data_dir() / "logs", echo=True)
+        try:
+            return await _run_services(supervisor, env, stop)
+        finally:
+            supervisor.stop_all()
+
+
+async def _run_services(supervisor: Supervisor, env: dict[str, str], stop: asyncio.Event) -> int:
+    ports = service_ports(int(os.environ.get("ORDERFLOW_HTTP_PORT", "8080")))
+    for name, module in SERVICES.items():
+        supervisor.start(name, f"orderflow.services.{module}", _service_env(env, name, ports[name]))
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        ready = await _ready_unless_stopped(supervisor, urls, stop)
+    except ChildExited as exc:
+        print(f"\n{exc}; its last output:\n{exc.tail}", flush=True)
+        return 1
+    except TimeoutError as exc:
+        print(f"\n{exc}", flush=True)
+        return 1
+    if not ready:
+        return 0
+    _print_table(urls)
+    return await _watch(supervisor, stop)
+
+
+def _service_env(env: dict[str, str], name: str, port: int) -> dict[str, str]:
+    service_env = {
+        **env,
+        "ORDERFLOW_SERVICE_NAME": name,
+        "ORDERFLOW_HTTP_PORT": str(port),
+        "ORDERFLOW_TENANTS_DIR": os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"),
+    }
+    password = os.environ.get(password_env_var(name))
+    if password:  # the role's password as provisioned, under the name the service reads
+        service_env["ORDERFLOW_DB_PASSWORD"] = password
+    return service_env
+
+
+async def _ready_unless_stopped(
+    supervisor: Supervisor, urls: dict[str, str], stop: asyncio.Event
+) -> bool:
+    """True once every service is ready; False if Ctrl-C/SIGTERM came first."""
+    probes = {name: f"{url}/readyz" for name, url in urls.items()}
+    ready = asyncio.ensure_future(supervisor.wait_ready(probes))
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({ready, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not ready.done():
+        ready.cancel()
+        return False
+    ready.result()
+    return True
+
+
+async def _watch(supervisor: Supervisor, stop: asyncio.Event) -> int:
+    """Until Ctrl-C/SIGTERM (exit 0) or until a service dies on its own (exit 1)."""
+    while not stop.is_set():
+        for name, code in supervisor.exited().items():
+            print(f"\n{name} exited with code {code}; its last output:\n{supervisor.tail(name)}")
+            return 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+    return 0
+
+
+def _print_table(urls: dict[str, str]) -> None:
+    width = max(len(name) for name in urls) + 2
+    lines = [f"{'service'.ljust(width)}url", *(f"{n.ljust(width)}{u}" for n, u in urls.items())]
+    print("\n" + "\n".join(lines) + f"\nlogs in {_data_dir() / 'logs'}; Ctrl-C to stop", flush=True)
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("ORDERFLOW_DATA_DIR", ".data"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="orderflow", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("stack", help="Postgres + Kafka only; prints the env to use them")
+    commands.add_parser("run", help="the stack and every service as separate processes")
+    args = parser.parse_args(argv)
+    command = stack_command if args.command == "stack" else run_command
+    try:
+        code = asyncio.run(command())
+    except (RuntimeError, OSError) as exc:  # e.g. a port in use: a message, not a traceback
+        raise SystemExit(f"orderflow {args.command}: {exc}") from exc
+    raise SystemExit(code)

@@ -1,0 +1,134 @@
+"""Where the integration and end-to-end tests find Postgres and Kafka.
+
+Modes, in order:
+- `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` set: use those (CI services, `orderflow stack`);
+- `ORDERFLOW_TEST_INFRA=containers`: testcontainers, Postgres 18 and Kafka in KRaft mode;
+- otherwise the embedded local stack in a temporary directory on free ports, so two test
+  runs on one machine never collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from orderflow.shared.kafka_admin import ensure_topics
+from orderflow.shared.localstack import LocalStack
+from orderflow.shared.provision import provision, with_database
+from orderflow.shared.settings import KafkaSettings
+from orderflow.shared.topics import all_topics
+
+
+class InfraModeError(RuntimeError):
+    """Asked for something only the embedded stack can do (stopping Postgres on demand)."""
+
+
+@dataclass
+class Infra:
+    admin_dsn: str
+    kafka_bootstrap: str
+    mode: str  # "embedded", "containers" or "env"
+    enable_idempotence: bool
+    stack: LocalStack | None = None
+
+    @property
+    def can_pause(self) -> bool:
+        return self.stack is not None
+
+    def pause_postgres(self) -> None:
+        self._embedded().pause_postgres()
+
+    def resume_postgres(self) -> None:
+        self._embedded().resume_postgres()
+
+    def _embedded(self) -> LocalStack:
+        if self.stack is None:
+            raise InfraModeError(
+                f"pausing Postgres needs the embedded stack; this run uses mode {self.mode!r}"
+                " (unset DATABASE_URL/KAFKA_BOOTSTRAP_SERVERS and ORDERFLOW_TEST_INFRA)"
+            )
+        return self.stack
+
+
+@contextlib.contextmanager
+def open_infra(tmp_dir: Path) -> Iterator[Infra]:
+    database_url = os.environ.get("DATABASE_URL")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if database_url and bootstrap:
+        idempotence = os.environ.get("KAFKA_ENABLE_IDEMPOTENCE", "true").lower() == "true"
+        yield Infra(database_url, bootstrap, "env", idempotence)
+    elif os.environ.get("ORDERFLOW_TEST_INFRA") == "containers":
+        with _containers() as infra:
+            yield infra
+    else:
+        with LocalStack(tmp_dir) as stack:
+            yield Infra(stack.database_url, stack.kafka_bootstrap, "embedded", False, stack)
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[Infra]:
+    with warnings.catch_warnings():  # older testcontainers only have the deprecated paths
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+    # Trust auth, as in the embedded stack: the service roles are created without passwords.
+    postgres = PostgresContainer(
+        "postgres:18", username="postgres", dbname="orderflow", driver=None
+    )
+    postgres.with_env("POSTGRES_HOST_AUTH_METHOD", "trust")
+    with postgres, KafkaContainer().with_kraft() as kafka:
+        dsn = postgres.get_connection_url()
+        yield Infra(dsn, kafka.get_bootstrap_server(), "containers", True)
+
+
+@contextlib.asynccontextmanager
+async def fresh_environment(infra: Infra, services: Sequence[str]) -> AsyncIterator[dict[str, str]]:
+    """A new provisioned database and a unique topic prefix with every topic created."""
+    token = uuid.uuid4().hex
+    database = f"test_{token}"
+    prefix = f"t{token[:8]}."
+    await provision(infra.admin_dsn, services, database=database)
+    settings = KafkaSettings(bootstrap_servers=infra.kafka_bootstrap, topic_prefix=prefix)
+    await ensure_topics(settings, all_topics(tuple(services), settings.topic_partitions))
+    try:
+        yield {
+            "DATABASE_URL": with_database(infra.admin_dsn, database),
+            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+            "KAFKA_ENABLE_IDEMPOTENCE": str(infra.enable_idempotence).lower(),
+            "KAFKA_TOPIC_PREFIX": prefix,
+        }
+    finally:
+        await drop_database(infra.admin_dsn, database)
+
+
+async def drop_database(admin_dsn: str, database: str) -> None:
+    """Best effort: a leftover test database costs disk, not correctness."""
+    with contextlib.suppress(OSError, asyncpg.PostgresError):
+        conn = await asyncpg.connect(with_database(admin_dsn, "postgres"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+def gone_soon(pid: int, within_s: float = 3.0) -> bool:
+    """The process has exited (a zombie counts: it runs nothing) within `within_s`."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
