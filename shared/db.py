@@ -20,14 +20,6 @@ SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def schema_of(service: str) -> str:
-    return service.replace("-", "_")
-
-
-def role_of(service: str) -> str:
-    return "orderflow_" + schema_of(service)
-
-
 async def create_pool(dsn: str, schema: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,

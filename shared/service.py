@@ -20,11 +20,12 @@ import asyncpg
 import uvicorn
 from starlette.routing import BaseRoute
 
-from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate, role_of, schema_of
+from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate
 from orderflow.shared.http import build_app
 from orderflow.shared.kafka import make_consumer, make_producer
 from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.logging import configure_logging, get_logger
+from orderflow.shared.provision import role_name, schema_name
 from orderflow.shared.relay import OutboxRelay
 from orderflow.shared.runner import ConsumerRunner, Handler
 from orderflow.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
@@ -86,8 +87,8 @@ class Service:
 
     async def start(self) -> None:
         tenants = self._tenants or load_tenants(self.settings.tenants_dir)
-        schema = schema_of(self.name)
-        dsn = self.db.dsn_for_role(role_of(self.name))
+        schema = schema_name(self.name)
+        dsn = self.db.dsn_for_role(role_name(self.name))
         pool = await create_pool(dsn, schema, self.db.pool_min, self.db.pool_max)
         async with pool.acquire() as conn:
             await migrate(conn, schema, [SHARED_MIGRATIONS, self._migrations])
