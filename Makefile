@@ -7,13 +7,13 @@ BIN    := $(VENV)/bin
 SOURCES := $(shell find shared services -name '*.py' -o -name '*.sql' 2>/dev/null | sort | cksum | cut -d' ' -f1)
 STAMP   := $(VENV)/.installed-$(SOURCES)
 
-# Demo keys for the example tenants of config/tenants (local use only; see config/tenants/README.md).
-export DEMO_LOYALTY_API_KEY   ?= demo-loyalty-key
-export DEMO_AFFILIATE_API_KEY ?= demo-affiliate-key
-export DEMO_ORDERS_API_KEY    ?= demo-orders-key
-export DEMO_CRM_API_KEY       ?= demo-crm-key
-export DEMO_CRM_MANAGER_KEY   ?= demo-crm-manager-key
-export DEMO_STORE_API_KEY     ?= demo-store-key
+# Local-only values for the ${NAME} secrets of the example tenants (config/tenants/README.md).
+# Anything already set in the environment wins.
+DEMO_SECRETS := DEMO_LOYALTY_API_KEY DEMO_LOYALTY_HOOK_SECRET DEMO_AFFILIATE_API_KEY \
+	DEMO_AFFILIATE_HOOK_SECRET DEMO_ORDERS_API_KEY DEMO_ORDERS_STRIPE_SECRET DEMO_CRM_API_KEY \
+	DEMO_CRM_SALES_KEY DEMO_CRM_HOOK_SECRET DEMO_STORE_API_KEY DEMO_STORE_SHOPIFY_SECRET \
+	DEMO_STORE_WC_SECRET DEMO_STORE_HOOK_SECRET
+$(foreach v,$(DEMO_SECRETS),$(eval export $(v) ?= local-$(shell echo $(v) | tr 'A-Z_' 'a-z-')))
 
 .PHONY: install run demo test test-unit lint bench clean
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,9 +84,12 @@ class Service:
         self._runner: ConsumerRunner | None = None
         self._runner_task: asyncio.Task[None] | None = None
         self._server: uvicorn.Server | None = None
+        self._socket: socket.socket | None = None
         self.runtime: Runtime | None = None
 
     async def start(self) -> None:
+        # Bind first: a port already in use fails start-up before anything else is opened.
+        self._socket = bind_socket(self.settings.http_host, self.settings.http_port)
         tenants = self._tenants or load_tenants(self.settings.tenants_dir)
         schema = schema_name(self.name)
         dsn = self.db.dsn_for_role(role_name(self.name))
@@ -124,7 +128,7 @@ class Service:
                 access_log=False,
             )
         )
-        self._spawn(self._server.serve())
+        self._spawn(self._server.serve(sockets=[self._socket]))
         log.info("service_started", http_port=self.settings.http_port)
 
     def _make_runner(
@@ -193,14 +197,33 @@ class Service:
         if self.runtime:
             await self.runtime.relay.close()
             await self.runtime.pool.close()
+        if self._socket and not (self._server and self._server.started):
+            self._socket.close()
         log.info("service_stopped")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 async def _serve(service: Service) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, service.request_stop)
-    await service.start()
+    try:
+        await service.start()
+    except Exception as exc:  # the process exits either way; say why, close what opened
+        print(f"orderflow {service.name}: cannot start: {exc!r}", file=sys.stderr)
+        await service.stop()
+        raise SystemExit(2) from exc
     await service.wait()
     await service.stop()
 
