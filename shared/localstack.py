@@ -52,7 +52,7 @@ def _require_free(port: int, what: str) -> None:
 
 def _run(argv: list[str], **options: Any) -> subprocess.CompletedProcess[bytes]:
     # argv names only the bundled Postgres binaries and our own arguments; no shell.
-    return subprocess.run(argv, capture_output=True, **options)  # noqa: S603
+    return subprocess.run(argv, capture_output=True, **options)
 
 
 def _postgres_bin() -> Path:
@@ -206,7 +206,7 @@ class LocalStack:
         log_dir = self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         with (log_dir / log_name).open("ab") as log:
-            return subprocess.Popen(  # noqa: S603 - argv of our own bundled binaries, no shell
+            return subprocess.Popen(
                 command,
                 user=user,
                 stdin=subprocess.DEVNULL,

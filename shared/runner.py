@@ -50,7 +50,7 @@ class _Failure:
     first_failed_at: datetime = field(default_factory=utcnow)
 
 
-class _WaitForInFlight(ConsumerRebalanceListener):  # type: ignore[misc]
+class _WaitForInFlight(ConsumerRebalanceListener):
     """Before partitions are taken away, let the batch in flight commit (DB and offsets)."""
 
     def __init__(self, lock: asyncio.Lock) -> None:

@@ -92,7 +92,7 @@ class Supervisor:
             raise RuntimeError(f"{name} is already running")
         overlay = dict(env or {})
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **overlay}
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and a module name, no shell
+        process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
             env=full_env,
             stdin=subprocess.DEVNULL,
