@@ -183,8 +183,16 @@ class Commission(_Model):
     reverse_on: frozenset[Category] = frozenset({Category.REFUNDED, Category.CHARGEBACK})
 
 
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
 class EmailChannel(_Model):
-    sender: str = Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")
+    sender: EmailAddress = Field(alias="from")
+    # Additions to CONTRACTS §6 (optional): where merchant and member e-mails go. Without
+    # `merchant` the merchant is written to at `from`; a member without an address gets
+    # no e-mail (in_app and webhook still reach them).
+    merchant: EmailAddress | None = None
+    members: dict[Name, EmailAddress] = Field(default_factory=dict)
 
 
 class WebhookChannel(_Model):
