@@ -36,7 +36,7 @@ class OutboxRelay:
     ) -> None:
         self._service = service
         self._connect = dsn_connect
-        self._producer = producer
+        self.producer = producer
         self._kafka = kafka
         self._settings = settings
         self._wake = asyncio.Event()
@@ -53,7 +53,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def close(self) -> None:
-        await self._producer.stop()
+        await self.producer.stop()
 
     async def run(self) -> None:
         while not self._stopping:
@@ -115,7 +115,7 @@ class OutboxRelay:
         # send() appends in order; aiokafka keeps one batch in flight per partition, so the
         # order of rows with one key survives. All must be acknowledged before marking.
         futures = [
-            await self._producer.send(self._kafka.topic(r.topic), value=r.value, key=r.key)
+            await self.producer.send(self._kafka.topic(r.topic), value=r.value, key=r.key)
             for r in rows
         ]
         await asyncio.gather(*futures)

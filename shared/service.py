@@ -169,8 +169,14 @@ class Service:
                 database = await self.runtime.pool.fetchval("SELECT 1") == 1
         except Exception:
             database = False
-        broker = self._runner.started if self._runner else True
-        return {"database": database, "migrations": True, "broker": broker}
+        try:
+            async with asyncio.timeout(1.0):
+                await self.runtime.relay.producer.client.fetch_all_metadata()
+            reachable = True
+        except Exception:
+            reachable = False
+        joined = self._runner.started if self._runner else True
+        return {"database": database, "migrations": True, "broker": reachable and joined}
 
     def request_stop(self) -> None:
         self._stopping.set()
