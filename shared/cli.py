@@ -25,7 +25,11 @@ from orderflow.shared.topics import all_topics
 
 # service name -> module under orderflow.services; HTTP ports follow this order from
 # ORDERFLOW_HTTP_PORT (ingest 8080, status-tracker 8081, ...).
-SERVICES: dict[str, str] = {"ingest": "ingest", "status-tracker": "status_tracker"}
+SERVICES: dict[str, str] = {
+    "ingest": "ingest",
+    "status-tracker": "status_tracker",
+    "attribution": "attribution",
+}
 
 
 def service_ports(base: int) -> dict[str, int]:
