@@ -59,8 +59,13 @@ def kafka_settings(env: Mapping[str, str]) -> KafkaSettings:
 
 
 def build_service(
-    name: str, env: Mapping[str, str], tenants_dir: Path, **overrides: Any
+    name: str,
+    env: Mapping[str, str],
+    tenants_dir: Path,
+    tenant_vars: Mapping[str, str] | None = None,
+    **overrides: Any,
 ) -> Service:
+    """`tenant_vars` adds to the ${NAME} values the tenant files may use (tenant_env())."""
     module = importlib.import_module(f"orderflow.services.{SERVICES[name]}.app")
     settings = module.SETTINGS(http_port=free_port(), tenants_dir=str(tenants_dir), **overrides)
     return Service(
@@ -70,15 +75,19 @@ def build_service(
         settings=settings,
         kafka=kafka_settings(env),
         db=DatabaseSettings.model_validate({"DATABASE_URL": env["DATABASE_URL"]}),
-        tenants=load_tenants(tenants_dir, env=tenant_env()),
+        tenants=load_tenants(tenants_dir, env={**tenant_env(), **(tenant_vars or {})}),
     )
 
 
 @asynccontextmanager
 async def running(
-    name: str, env: Mapping[str, str], tenants_dir: Path, **overrides: Any
+    name: str,
+    env: Mapping[str, str],
+    tenants_dir: Path,
+    tenant_vars: Mapping[str, str] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Service]:
-    service = build_service(name, env, tenants_dir, **overrides)
+    service = build_service(name, env, tenants_dir, tenant_vars, **overrides)
     await service.start()
     try:
         yield service
