@@ -29,6 +29,7 @@ SERVICES: dict[str, str] = {
     "ingest": "ingest",
     "status-tracker": "status_tracker",
     "attribution": "attribution",
+    "notifier": "notifier",
 }
 
 
