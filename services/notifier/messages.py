@@ -1,0 +1,120 @@
+"""Translation between envelopes on the wire and the notifier's facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from orderflow.services.notifier.domain import Cause, Recipient
+from orderflow.shared.envelope import Envelope, new_event
+from orderflow.shared.errors import Rejected
+
+REPORTED = "order.reported"
+ATTRIBUTED = "order.attributed"
+ATTRIBUTION_VOIDED = "order.attribution_voided"
+SENT = "notification.sent"
+FAILED = "notification.failed"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The customer of one order, as the upstream report gave it (personal data)."""
+
+    tenant: str
+    order_id: str
+    customer_id: str
+    email: str | None
+    name: str | None
+
+
+def parse_envelope(raw: bytes | None) -> Envelope:
+    try:
+        return Envelope.from_bytes(raw or b"")
+    except ValidationError as exc:
+        raise Rejected(
+            f"not an orderflow envelope: {exc.errors()[0]['msg']}", "invalid_envelope"
+        ) from exc
+
+
+def cause_of(event: Envelope) -> Cause:
+    return Cause(
+        event.event_id,
+        event.type,
+        event.tenant,
+        event.order_id,
+        dict(event.data),
+        event.occurred_at,
+        event.correlation_id,
+    )
+
+
+def contact_from(event: Envelope) -> Contact | None:
+    """The customer of an `order.reported`; None when the report names no customer."""
+    if event.type != REPORTED or event.order_id is None:
+        raise Rejected(
+            f"type: expected {REPORTED} with an order_id, got {event.type}", "unexpected_event"
+        )
+    customer = event.data.get("customer")
+    if not isinstance(customer, dict) or not customer.get("id"):
+        return None
+    return Contact(
+        event.tenant,
+        event.order_id,
+        str(customer["id"]),
+        _text(customer.get("email")),
+        _text(customer.get("name")),
+    )
+
+
+def member_of(event: Envelope) -> str | None:
+    member = event.data.get("member_id")
+    return str(member) if member else None
+
+
+def customer_of(event: Envelope) -> str | None:
+    customer = event.data.get("customer_id")
+    return str(customer) if customer else None
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if isinstance(value, str) and value else None
+
+
+def outcome_event(
+    *,
+    sent: bool,
+    notification_id: str,
+    tenant: str,
+    order_id: str | None,
+    cause_event_id: str,
+    correlation_id: str,
+    recipient: Recipient,
+    channel: str,
+    template: str,
+    attempts: int,
+    now: datetime,
+    error: str | None = None,
+) -> Envelope:
+    """`notification.sent` or `notification.failed` (CONTRACTS §5); `error` is an addition."""
+    data: dict[str, Any] = {
+        "notification_id": notification_id,
+        "channel": channel,
+        "recipient": {"role": recipient.role, "id": recipient.id},
+        "template": template,
+        "attempts": attempts,
+    }
+    if not sent:
+        data["error"] = error
+    return new_event(
+        type=SENT if sent else FAILED,
+        tenant=tenant,
+        order_id=order_id,
+        occurred_at=now,
+        causation_id=cause_event_id,
+        correlation_id=correlation_id,
+        data=data,
+        discriminator=notification_id,
+    )
