@@ -1,0 +1,182 @@
+"""What an order's known facts decide: rewards, commission entries, approvals.
+
+Pure: the handler records a fact into the order's book (`facts.record`), loads the member
+statistics `awaiting` asks for, calls `settle`, and saves what comes back. The timer loop
+calls `approve`. Rules (docs/rewards.md):
+
+- A line is decided once, when the order is Has OK and the line is open (its attribution
+  not voided): the member's challenges are evaluated (once per member and order) and the
+  commission accrues. An order that was a duplicate while Never OK decides nothing.
+- An accrued line is reversed once, with the negated amount, when the order is seen while
+  OK in a category of the tenant's `reverse_on`, or when its attribution is voided.
+- An accrued line is approved once, by its timer, unless reversed first. A reversal after
+  approval is still recorded and flagged.
+Rewards are never taken back; ledger entries are only ever appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from orderflow.services.rewards import entries
+from orderflow.services.rewards.conditions import Candidate, MemberStats, completed
+from orderflow.services.rewards.entries import CountedOrder, Decision, Programme
+from orderflow.services.rewards.facts import Line, OrderBook, Sighting
+from orderflow.services.rewards.money import commission_on, rate_for
+
+__all__ = ["Decision", "Programme", "approve", "awaiting", "settle"]
+
+
+def awaiting(book: OrderBook) -> list[str]:
+    """Members whose challenges `settle` will evaluate now: their statistics must be loaded."""
+    if not _may_decide(book):
+        return []
+    members = {ln.member_id for ln in book.lines if _ready(ln)}
+    return sorted(members - book.evaluated_members)
+
+
+def settle(
+    book: OrderBook, programme: Programme, stats: Mapping[str, MemberStats], cause: str
+) -> Decision:
+    """Decide every line the facts now allow; `cause` is the event id of the fact just recorded."""
+    # Reversals first, so a credit voided now frees its member's place for a newer credit.
+    decision = _reverse_all(Decision(book), programme)
+    if _may_decide(book):
+        for line_id in [ln.line_id for ln in book.lines]:
+            line = _line(decision.book, line_id)
+            if line is not None and _ready(line):
+                decision = _decide(decision, line, programme, stats, cause)
+    return _reverse_all(decision, programme)
+
+
+def approve(book: OrderBook, line_id: str, due_at: datetime, now: datetime) -> Decision:
+    """The approval timer of `line_id`, due at `due_at`, fired at `now`."""
+    line = _line(book, line_id)
+    if line is None or line.approve_due_at != due_at or now < due_at:
+        return Decision(book)  # stale, cancelled or early: nothing to do
+    assert line.accrued is not None and line.currency is not None
+    entry = entries.approved(book, line, due_at)
+    done = replace(line, approved=True, approve_due_at=None)
+    return Decision(_with_line(book, done), entries=(entry,))
+
+
+def _may_decide(book: OrderBook) -> bool:
+    lifecycle = book.lifecycle
+    return lifecycle.confirmed is not None and not lifecycle.duplicate_before_ok
+
+
+def _ready(line: Line) -> bool:
+    return not line.decided and line.voided_by is None
+
+
+def _decide(
+    decision: Decision,
+    line: Line,
+    programme: Programme,
+    stats: Mapping[str, MemberStats],
+    cause: str,
+) -> Decision:
+    book = decision.book
+    if line.member_id not in book.evaluated_members:
+        decision = _evaluate(decision, line.member_id, programme, stats[line.member_id], cause)
+        book = decision.book
+    # One earning credit per member and order: a second credit of the same member (say an
+    # explicit contributor next to a last touch) waits, undecided, until the first is reversed.
+    if any(ln.member_id == line.member_id and _earning(ln) for ln in book.lines):
+        return decision
+    decided = _accrue(book, replace(line, decided=True), programme)
+    entry = entries.accrued(book, decided, cause) if decided.accrued is not None else None
+    return replace(
+        decision,
+        book=_with_line(book, decided),
+        entries=(*decision.entries, *([entry] if entry else [])),
+    )
+
+
+def _accrue(book: OrderBook, line: Line, programme: Programme) -> Line:
+    confirmed = book.lifecycle.confirmed
+    assert confirmed is not None
+    summary = confirmed.summary
+    if summary.amount is None or summary.currency is None:
+        return line
+    rate = rate_for(programme.commission, summary.offer_id)
+    amount = commission_on(summary.amount, summary.currency, rate)
+    if amount <= 0:
+        return line
+    due = confirmed.occurred_at + timedelta(days=programme.commission.holding_days)
+    return replace(line, accrued=amount, currency=summary.currency, approve_due_at=due)
+
+
+def _earning(line: Line) -> bool:
+    return line.accrued is not None and not line.reversed
+
+
+def _evaluate(
+    decision: Decision, member_id: str, programme: Programme, prior: MemberStats, cause: str
+) -> Decision:
+    book = decision.book
+    confirmed = book.lifecycle.confirmed
+    assert confirmed is not None
+    summary = confirmed.summary
+    candidate = Candidate(
+        confirmed_at=confirmed.occurred_at,
+        amount=summary.amount,
+        offer_id=summary.offer_id,
+        item_offers=frozenset(i.offer_id for i in summary.items if i.offer_id is not None),
+        item_categories=frozenset(i.category for i in summary.items if i.category is not None),
+        prior=prior,
+    )
+    grants = tuple(
+        entries.granted(book, member_id, challenge, confirmed.occurred_at, cause)
+        for challenge in programme.challenges
+        if completed(challenge.when, candidate)
+    )
+    counted = CountedOrder(
+        member_id, book.order_id, confirmed.occurred_at, summary.amount, summary.currency
+    )
+    evaluated = replace(book, evaluated_members=book.evaluated_members | {member_id})
+    return replace(
+        decision,
+        book=evaluated,
+        rewards=(*decision.rewards, *grants),
+        counted=(*decision.counted, counted),
+    )
+
+
+def _reverse_all(decision: Decision, programme: Programme) -> Decision:
+    for line in decision.book.lines:
+        cause = _reversal_cause(decision.book, line, programme) if _earning(line) else None
+        if cause is not None:
+            book = decision.book
+            entry = entries.reversed_(book, line, *cause)
+            done = replace(line, reversed=True, approve_due_at=None)
+            decision = replace(
+                decision, book=_with_line(book, done), entries=(*decision.entries, entry)
+            )
+    return decision
+
+
+def _reversal_cause(
+    book: OrderBook, line: Line, programme: Programme
+) -> tuple[str, str, datetime] | None:
+    """(reason, cause event id, occurred_at) of what takes the line back, if anything does."""
+    reverse_on = programme.commission.reverse_on
+    hits = [s for s in book.lifecycle.sightings if s.category in reverse_on]
+    if hits:
+        first: Sighting = min(hits, key=lambda s: (s.occurred_at, s.category.value))
+        return f"order_{first.category.value}", first.event_id, first.occurred_at
+    if line.voided_by is not None and line.voided_at is not None:
+        return "attribution_voided", line.voided_by, line.voided_at
+    return None
+
+
+def _line(book: OrderBook, line_id: str) -> Line | None:
+    return next((ln for ln in book.lines if ln.line_id == line_id), None)
+
+
+def _with_line(book: OrderBook, line: Line) -> OrderBook:
+    return replace(
+        book, lines=tuple(line if ln.line_id == line.line_id else ln for ln in book.lines)
+    )

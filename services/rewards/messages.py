@@ -1,0 +1,143 @@
+"""Translation between envelopes on the wire and the rewards service's facts and events."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from orderflow.services.rewards.entries import LedgerEntry, RewardGrant
+from orderflow.services.rewards.facts import (
+    Attributed,
+    Confirmed,
+    Fact,
+    Item,
+    OrderSummary,
+    Reversed,
+    StatusChanged,
+    Voided,
+)
+from orderflow.shared.envelope import Envelope, new_event
+from orderflow.shared.errors import Rejected
+from orderflow.shared.vocabulary import Category
+
+REWARD_GRANTED = "reward.granted"
+
+
+def parse_envelope(raw: bytes | None) -> Envelope:
+    try:
+        event = Envelope.from_bytes(raw or b"")
+    except ValidationError as exc:
+        reason = f"not an orderflow envelope: {exc.errors()[0]['msg']}"
+        raise Rejected(reason, "invalid_envelope") from exc
+    if event.order_id is None:
+        raise Rejected(f"{event.type} without an order_id", "invalid_event")
+    return event
+
+
+def lifecycle_fact(event: Envelope) -> Fact | None:
+    """The fact an orders.lifecycle.v1 event states; None for a type that changes nothing here."""
+    data = event.data
+    try:
+        if event.type == "order.status_changed":
+            category, has_ok = Category(data["category"]), bool(data["has_ok"])
+            return StatusChanged(event.event_id, event.occurred_at, category, has_ok)
+        if event.type == "order.confirmed":
+            return Confirmed(event.event_id, event.occurred_at, _summary(data))
+        if event.type == "order.reversed":
+            return Reversed(event.event_id, event.occurred_at, Category(data["category"]))
+    except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
+        raise _malformed(event, exc) from exc
+    return None  # order.expired, and types added later
+
+
+def attribution_fact(event: Envelope) -> Fact | None:
+    """The fact an orders.attribution.v1 event states; None for a type that changes nothing here."""
+    data = event.data
+    try:
+        if event.type == "order.attributed":
+            return Attributed(
+                event.event_id,
+                event.occurred_at,
+                _text(data["member_id"]),
+                str(data.get("via") or ""),
+                _text(data["model"]),
+                data.get("touchpoint_id"),
+            )
+        if event.type == "order.attribution_voided":
+            return Voided(
+                event.event_id,
+                event.occurred_at,
+                _text(data["member_id"]),
+                data.get("model"),
+                data.get("touchpoint_id"),
+            )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _malformed(event, exc) from exc
+    return None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _malformed(event: Envelope, exc: Exception) -> Rejected:
+    return Rejected(f"data: malformed {event.type} ({type(exc).__name__}: {exc})", "invalid_event")
+
+
+def _summary(data: dict[str, Any]) -> OrderSummary:
+    amount = data.get("amount")
+    return OrderSummary(
+        amount=None if amount is None else Decimal(str(amount)),
+        currency=data.get("currency"),
+        offer_id=data.get("offer_id"),
+        items=tuple(
+            Item(str(i["sku"]), i.get("category"), i.get("offer_id"))
+            for i in data.get("items") or []
+        ),
+    )
+
+
+def reward_envelope(
+    reward: RewardGrant, tenant: str, order_id: str, correlation_id: str
+) -> Envelope:
+    data: dict[str, Any] = {
+        "reward_id": reward.reward_id,
+        "member_id": reward.member_id,
+        "challenge_id": reward.challenge_id,
+        "points": reward.points,
+    }
+    if reward.badge is not None:
+        data["badge"] = reward.badge
+    return new_event(
+        type=REWARD_GRANTED,
+        tenant=tenant,
+        order_id=order_id,
+        occurred_at=reward.occurred_at,
+        causation_id=reward.cause,
+        correlation_id=correlation_id,
+        data=data,
+        discriminator=reward.reward_id,
+    )
+
+
+def entry_envelope(entry: LedgerEntry, tenant: str, order_id: str, correlation_id: str) -> Envelope:
+    return new_event(
+        type=entry.kind.event_type,
+        tenant=tenant,
+        order_id=order_id,
+        occurred_at=entry.occurred_at,
+        causation_id=entry.cause,
+        correlation_id=correlation_id,
+        data={
+            "entry_id": entry.entry_id,
+            "member_id": entry.member_id,
+            "amount": format(entry.amount, "f"),
+            "currency": entry.currency,
+            "reason": entry.reason,
+        },
+        discriminator=entry.entry_id,
+    )

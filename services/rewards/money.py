@@ -1,0 +1,56 @@
+"""Commission money: Decimal amounts in the currency's minor units, one rounding rule.
+
+The rule (docs/rewards.md): a commission is computed exactly, `amount * percent / 100 + fixed`,
+and rounded once, ROUND_HALF_EVEN (banker's rounding) to the currency's ISO 4217 minor units.
+A reversal is the exact negation of its accrual, so it is never rounded again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from orderflow.shared.tenants import Commission
+
+ROUNDING = ROUND_HALF_EVEN
+DEFAULT_MINOR_UNITS = 2
+# ISO 4217 currencies whose minor units are not 2.
+_MINOR_UNIT_CODES = (
+    (0, "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
+    (3, "BHD IQD JOD KWD LYD OMR TND"),
+    (4, "CLF UYW"),
+)
+MINOR_UNITS: dict[str, int] = {
+    code: units for units, codes in _MINOR_UNIT_CODES for code in codes.split()
+}
+
+
+def minor_units(currency: str) -> int:
+    return MINOR_UNITS.get(currency.upper(), DEFAULT_MINOR_UNITS)
+
+
+def to_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """`amount` rounded half-even to the currency's minor units (`1.005 EUR` -> `1.00`)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUNDING)
+
+
+@dataclass(frozen=True)
+class Rate:
+    percent: Decimal = Decimal(0)
+    fixed: Decimal = Decimal(0)
+
+
+def rate_for(commission: Commission, offer_id: str | None) -> Rate:
+    """The tenant's rate, or the order's offer's own rate where `per_offer` names it.
+
+    An offer's rate replaces the default whole: a part it leaves out is zero, so
+    `{fixed: "5.00"}` is a flat 5.00 per order.
+    """
+    override = commission.per_offer.get(offer_id) if offer_id is not None else None
+    if override is None:
+        return Rate(commission.percent, commission.fixed)
+    return Rate(override.percent or Decimal(0), override.fixed or Decimal(0))
+
+
+def commission_on(amount: Decimal, currency: str, rate: Rate) -> Decimal:
+    return to_minor_units(amount * rate.percent / 100 + rate.fixed, currency)
