@@ -8,6 +8,7 @@ from pathlib import Path
 from orderflow.services.ingest import handlers
 from orderflow.services.ingest.http_api import IngestApi
 from orderflow.services.ingest.settings import IngestSettings
+from orderflow.services.ingest.webhooks.routes import WebhookApi
 from orderflow.shared import topics
 from orderflow.shared.service import Components, Runtime
 
@@ -20,11 +21,12 @@ def build(runtime: Runtime) -> Components:
     settings = runtime.settings
     assert isinstance(settings, IngestSettings)
     api = IngestApi(runtime.pool, runtime.tenants, settings, runtime.relay.wake)
+    webhooks = WebhookApi(runtime.pool, runtime.tenants, settings, runtime.relay.wake)
     return Components(
         handlers={
             topics.ORDERS_INBOUND: partial(handlers.on_order_report, tenants=runtime.tenants),
             topics.TOUCHPOINTS_INBOUND: partial(handlers.on_touchpoint, tenants=runtime.tenants),
         },
-        routes=api.routes(),
+        routes=[*api.routes(), *webhooks.routes()],
         topics=[topics.ORDER_REPORTS, topics.TOUCHPOINTS_RECORDED],
     )

@@ -27,6 +27,7 @@ from orderflow.shared.envelope import utcnow
 from orderflow.shared.errors import Rejected
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenants import TenantRegistry
+from orderflow.shared.vocabulary import Category
 
 log = get_logger(__name__)
 
@@ -40,11 +41,21 @@ class Accepted:
 async def accept_reports(
     conn: asyncpg.Connection, tenants: TenantRegistry, reports: Sequence[OrderReport], channel: str
 ) -> Accepted:
+    """Reports whose category the tenant's status profile decides."""
+    categorised = [(r, domain.category_of(tenants.get(r.tenant), r)) for r in reports]
+    return await accept_categorised(conn, categorised, channel)
+
+
+async def accept_categorised(
+    conn: asyncpg.Connection,
+    reports: Sequence[tuple[OrderReport, Category | None]],
+    channel: str,
+) -> Accepted:
+    """Reports whose category is already decided (a platform adapter's, CONTRACTS §2)."""
     ids, duplicates, now = [], 0, utcnow()
-    for report in reports:
+    for report, category in reports:
         report_id = str(report_uuid(report))
         ids.append(report_id)
-        category = domain.category_of(tenants.get(report.tenant), report)
         if not await store.insert_report(conn, report_id, report, category, channel, now):
             duplicates += 1
             continue

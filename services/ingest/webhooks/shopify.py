@@ -1,0 +1,164 @@
+"""Shopify `orders/*` and `refunds/create` webhooks -> one report each. Pure.
+
+The external status is Shopify's own word: the order's `financial_status`, or `cancelled`
+for a cancelled order, or `refund` for a refund that moved money. docs/webhooks.md has the
+mapping table and the reasons behind it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from orderflow.services.ingest.webhooks.common import (
+    Ignored,
+    Json,
+    Mapped,
+    Outcome,
+    as_object,
+    at,
+    build_report,
+    customer,
+    decimal,
+    decimal_text,
+    ident,
+    require_ident,
+    require_text,
+    text,
+)
+from orderflow.shared.vocabulary import Category
+
+SOURCE = "shopify"
+CANCELLED = "cancelled"
+REFUND = "refund"
+
+# Topics whose body is the order itself; other orders/* topics (edited, risk, ...) are not.
+ORDER_TOPICS = frozenset(
+    f"orders/{name}"
+    for name in ("create", "updated", "paid", "cancelled", "fulfilled", "partially_fulfilled")
+)
+REFUND_TOPIC = "refunds/create"
+
+_C = Category
+# Shopify's financial_status words, then the two words of our own.
+CATEGORIES: dict[str, Category] = {
+    "pending": _C.PENDING,
+    "authorized": _C.PENDING,  # reserved on the card, not captured: not paid yet
+    "partially_paid": _C.PENDING,
+    "paid": _C.CONFIRMED,
+    # Any refund reverses: orderflow does not pro-rate, and refunds/create cannot tell a
+    # partial refund from a full one, so both words mean the same.
+    "partially_refunded": _C.REFUNDED,
+    "refunded": _C.REFUNDED,
+    "voided": _C.CANCELLED,
+    "expired": _C.EXPIRED,
+    CANCELLED: _C.CANCELLED,
+    REFUND: _C.REFUNDED,
+}
+# A cancelled order that was paid and then refunded is first of all refunded: the reversal
+# is what commissions and rewards must see.
+_REFUND_WINS_OVER_CANCEL = frozenset({"refunded", "partially_refunded"})
+
+
+def adapt(tenant: str, payload: object, topic: str | None, webhook_id: str | None) -> Outcome:
+    """`topic` is X-Shopify-Topic and `webhook_id` X-Shopify-Webhook-Id, when sent.
+
+    Without a topic the body's shape decides (a refund has `order_id` and
+    `refund_line_items`). A retried delivery keeps its webhook id, so it is a duplicate.
+    """
+    body = as_object(payload)
+    if topic == REFUND_TOPIC or (topic is None and "refund_line_items" in body):
+        return _refund(tenant, body, webhook_id)
+    if topic is not None and topic not in ORDER_TOPICS:
+        return Ignored(f"Shopify topic {topic!r} carries no order status")
+    return _order(tenant, body, topic, webhook_id)
+
+
+def order_status(body: Json) -> str:
+    financial = text(body, "financial_status")
+    if body.get("cancelled_at") and financial not in _REFUND_WINS_OVER_CANCEL:
+        return CANCELLED
+    return financial or require_text(body, "financial_status")
+
+
+def _order(tenant: str, body: Json, topic: str | None, webhook_id: str | None) -> Mapped:
+    status = order_status(body)
+    when = "cancelled_at" if status == CANCELLED else "updated_at"
+    fields: Json = {
+        "tenant": tenant,
+        "order_id": require_ident(body, "id"),
+        "status": status,
+        "occurred_at": text(body, when) or require_text(body, "created_at"),
+        # Without a delivery id the §3.1 identity (order, status, time) applies.
+        "report_id": webhook_id,
+        "source": SOURCE,
+        "amount": decimal_text(body, "total_price"),
+        "currency": text(body, "currency"),
+        "customer": _customer(body),
+        "items": _items(body),
+        "metadata": _present({"shopify_order_name": text(body, "name"), "shopify_topic": topic}),
+    }
+    return Mapped(build_report(fields), CATEGORIES.get(status))
+
+
+def _present(values: dict[str, str | None]) -> dict[str, str] | None:
+    return {k: v for k, v in values.items() if v is not None} or None
+
+
+def _customer(body: Json) -> Json | None:
+    first, last = text(body, "customer.first_name"), text(body, "customer.last_name")
+    name = " ".join(part for part in (first, last) if part) or None
+    return customer(ident(body, "customer.id"), text(body, "customer.email"), name)
+
+
+def _items(body: Json) -> list[Json] | None:
+    lines = body.get("line_items")
+    if not isinstance(lines, list) or not lines:
+        return None
+    items = []
+    for index, line in enumerate(lines):
+        with at(f"line_items[{index}]"):
+            items.append(_item(as_object(line)))
+    return items
+
+
+def _item(line: Json) -> Json:
+    # Custom lines have no SKU; the variant, product or line id still names them.
+    sku = text(line, "sku") or ident(line, "variant_id") or ident(line, "product_id")
+    return {
+        "sku": sku or require_ident(line, "id"),
+        "name": text(line, "title") or text(line, "name"),
+        "quantity": line.get("quantity"),
+        "unit_price": decimal_text(line, "price"),
+    }
+
+
+def _refund(tenant: str, body: Json, webhook_id: str | None) -> Outcome:
+    refunded = _refunded_amount(body)
+    if refunded is None:
+        return Ignored("the refund has no successful refund transaction (nothing was paid back)")
+    refund_id = require_ident(body, "id")
+    fields: Json = {
+        "tenant": tenant,
+        "order_id": require_ident(body, "order_id"),
+        "status": REFUND,
+        "occurred_at": text(body, "processed_at") or require_text(body, "created_at"),
+        "report_id": webhook_id or f"refund:{refund_id}",
+        "source": SOURCE,
+        # `amount` is the order's amount (§3.1); a refund's own sum is not that.
+        "metadata": {"shopify_refund_id": refund_id, "refunded_amount": format(refunded, "f")},
+    }
+    return Mapped(build_report(fields), Category.REFUNDED)
+
+
+def _refunded_amount(body: Json) -> Decimal | None:
+    transactions = body.get("transactions")
+    if not isinstance(transactions, list):
+        return None
+    total, found = Decimal(0), False
+    for index, tx in enumerate(transactions):
+        if not isinstance(tx, dict) or (tx.get("kind"), tx.get("status")) != ("refund", "success"):
+            continue
+        with at(f"transactions[{index}]"):
+            amount = decimal(tx, "amount")
+        total, found = total + (amount or Decimal(0)), True
+    return total if found else None
