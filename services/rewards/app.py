@@ -1,0 +1,45 @@
+"""Composition root of the rewards service."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from orderflow.services.rewards import handlers
+from orderflow.services.rewards.domain import Programme
+from orderflow.services.rewards.http_api import RewardsApi
+from orderflow.services.rewards.settings import RewardsSettings
+from orderflow.services.rewards.timers import ApprovalTimers
+from orderflow.shared import topics
+from orderflow.shared.service import Components, Runtime
+from orderflow.shared.tenants import TenantRegistry
+
+NAME = "rewards"
+MIGRATIONS = Path(__file__).parent / "migrations"
+SETTINGS = RewardsSettings
+
+
+def programmes(tenants: TenantRegistry) -> dict[str, Programme]:
+    return {name: Programme.of(tenants.get(name)) for name in tenants.tenants()}
+
+
+def build(runtime: Runtime) -> Components:
+    settings = runtime.settings
+    assert isinstance(settings, RewardsSettings)
+    by_tenant = programmes(runtime.tenants)
+    timers = ApprovalTimers(
+        runtime.pool,
+        settings.timer_poll_interval_s,
+        settings.timer_batch_size,
+        runtime.relay.wake,
+    )
+    api = RewardsApi(runtime.pool, runtime.tenants, settings.page_max)
+    return Components(
+        handlers={
+            topics.ORDERS_LIFECYCLE: partial(handlers.on_lifecycle, programmes=by_tenant),
+            topics.ORDERS_ATTRIBUTION: partial(handlers.on_attribution, programmes=by_tenant),
+        },
+        routes=api.routes(),
+        loops=[timers.run],
+        topics=[topics.REWARDS, topics.COMMISSIONS],
+    )
