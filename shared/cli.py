@@ -30,6 +30,7 @@ SERVICES: dict[str, str] = {
     "status-tracker": "status_tracker",
     "attribution": "attribution",
     "notifier": "notifier",
+    "rewards": "rewards",
 }
 
 
