@@ -1,0 +1,1 @@
+"""orderflow benchmark: reports/s through ingest -> status-tracker against a no-database ceiling."""

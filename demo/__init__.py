@@ -1,0 +1,1 @@
+"""The orderflow demo: seed scenarios through a throwaway system (`make demo`)."""

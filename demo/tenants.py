@@ -1,0 +1,60 @@
+"""The example tenants of config/tenants, copied for the demo with a short payment expiry.
+
+The copy keeps every file as it is except demo-store's `expiry`, so the demo shows the
+pending-payment timer firing within seconds instead of a week.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+EXAMPLE_TENANTS = Path(__file__).resolve().parent.parent / "config" / "tenants"
+EXPIRING_TENANT = "demo-store"
+DEMO_EXPIRY_S = 5
+
+_VARIABLE_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def api_key_variable(tenant: str) -> str:
+    """`demo-store` -> `DEMO_STORE_API_KEY`, as the example files name their keys."""
+    return f"{tenant.upper().replace('-', '_')}_API_KEY"
+
+
+def write_demo_tenants(target: Path, source: Path = EXAMPLE_TENANTS) -> Path:
+    """Copies every tenant file of `source` into `target`; demo-store expires unpaid orders fast."""
+    target.mkdir(parents=True, exist_ok=True)
+    for file in sorted(source.glob("*.yaml")):
+        shutil.copyfile(file, target / file.name)
+    expiring = target / f"{EXPIRING_TENANT}.yaml"
+    expiring.write_text(with_expiry(expiring.read_text(), f"{DEMO_EXPIRY_S}s"))
+    return target
+
+
+def with_expiry(yaml_text: str, duration: str) -> str:
+    """The file with its top-level `expiry` (flow or block style) replaced."""
+    kept: list[str] = []
+    in_expiry = False
+    for line in yaml_text.splitlines():
+        if line.startswith("expiry:"):
+            in_expiry = True
+            continue
+        # The block of a top-level key ends at the next line that is not indented.
+        if in_expiry and line[:1] in (" ", "\t"):
+            continue
+        in_expiry = False
+        kept.append(line)
+    kept.append(f"expiry: {{pending_payment: {duration}}}")
+    return "\n".join(kept) + "\n"
+
+
+def secret_env(directory: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """A value for every `${NAME}` the tenant files use: the environment's, else a fresh one.
+
+    `make demo` exports local values; run as `python -m demo` the demo needs none set.
+    """
+    names = {m[1] for f in directory.glob("*.yaml") for m in _VARIABLE_RE.finditer(f.read_text())}
+    return {name: environ.get(name) or f"local-{secrets.token_hex(12)}" for name in sorted(names)}
