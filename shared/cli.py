@@ -13,7 +13,7 @@ import contextlib
 import os
 import shlex
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from orderflow.shared.kafka_admin import ensure_topics
@@ -39,11 +39,16 @@ def service_ports(base: int) -> dict[str, int]:
 
 
 @contextlib.asynccontextmanager
-async def infrastructure() -> AsyncIterator[dict[str, str]]:
-    """Yields the env every service needs; embedded parts stop when the block ends."""
-    database_url = os.environ.get("DATABASE_URL", "")
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-    stack = LocalStack.from_env(with_postgres=not database_url, with_kafka=not bootstrap)
+async def infrastructure(stack: LocalStack | None = None) -> AsyncIterator[dict[str, str]]:
+    """Yields the env every service needs; embedded parts stop when the block ends.
+
+    A given `stack` is used whatever the environment names (the demo and the benchmark run
+    a throwaway one of their own).
+    """
+    database_url = "" if stack else os.environ.get("DATABASE_URL", "")
+    bootstrap = "" if stack else os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    if stack is None:
+        stack = LocalStack.from_env(with_postgres=not database_url, with_kafka=not bootstrap)
     env = {"DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     try:
         if not (database_url and bootstrap):
@@ -94,10 +99,9 @@ async def run_command() -> int:
 
 
 async def _run_services(supervisor: Supervisor, env: dict[str, str], stop: asyncio.Event) -> int:
-    ports = service_ports(int(os.environ.get("ORDERFLOW_HTTP_PORT", "8080")))
-    for name, module in SERVICES.items():
-        supervisor.start(name, f"orderflow.services.{module}", _service_env(env, name, ports[name]))
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    urls = start_services(
+        supervisor, env, service_ports(int(os.environ.get("ORDERFLOW_HTTP_PORT", "8080")))
+    )
     try:
         ready = await _ready_unless_stopped(supervisor, urls, stop)
     except ChildExited as exc:
@@ -112,12 +116,25 @@ async def _run_services(supervisor: Supervisor, env: dict[str, str], stop: async
     return await _watch(supervisor, stop)
 
 
-def _service_env(env: dict[str, str], name: str, port: int) -> dict[str, str]:
+def start_services(
+    supervisor: Supervisor, env: Mapping[str, str], ports: Mapping[str, int]
+) -> dict[str, str]:
+    """Starts every service named in `ports` (keys of SERVICES); returns name -> base URL.
+
+    `env` (infrastructure's, plus anything else such as ORDERFLOW_TENANTS_DIR) goes to each.
+    """
+    for name, port in ports.items():
+        module = f"orderflow.services.{SERVICES[name]}"
+        supervisor.start(name, module, _service_env(env, name, port))
+    return {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+
+
+def _service_env(env: Mapping[str, str], name: str, port: int) -> dict[str, str]:
     service_env = {
+        "ORDERFLOW_TENANTS_DIR": os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"),
         **env,
         "ORDERFLOW_SERVICE_NAME": name,
         "ORDERFLOW_HTTP_PORT": str(port),
-        "ORDERFLOW_TENANTS_DIR": os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"),
     }
     password = os.environ.get(password_env_var(name))
     if password:  # the role's password as provisioned, under the name the service reads
