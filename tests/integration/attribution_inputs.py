@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from orderflow.services.ingest import domain as ingest
 from orderflow.services.ingest.reports import (
@@ -122,15 +119,6 @@ async def publish(send: Send, *events: Envelope) -> None:
         else:
             topic, key = topics.ORDERS_LIFECYCLE, f"{event.tenant}:{event.order_id}"
         await send(topic, key, event.to_bytes())
-
-
-async def until_ok(client: httpx.AsyncClient, url: str, timeout_s: float = 60.0) -> None:
-    """Poll `url` until it answers 200 (a service's /readyz)."""
-    for _ in range(int(timeout_s / 0.2)):
-        if (await client.get(url)).status_code == 200:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} never answered 200")
 
 
 def credit_of(event: Envelope) -> tuple[str, str | None, str, str, str | None]:
