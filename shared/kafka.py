@@ -33,6 +33,7 @@ def make_consumer(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=max_records,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         session_timeout_ms=10000,
         heartbeat_interval_ms=1000,
         isolation_level="read_uncommitted",

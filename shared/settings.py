@@ -33,6 +33,11 @@ class KafkaSettings(BaseSettings):
     )
     topic_partitions: int = Field(6, ge=1, description="Partitions of topics created at start")
     replication_factor: int = Field(1, ge=1)
+    fetch_max_wait_ms: int = Field(
+        50,
+        ge=0,
+        description="How long a fetch may wait for data; Tansu always waits this long, so keep it low",
+    )
 
     def client_options(self) -> dict[str, Any]:
         """Connection and security options common to aiokafka producers, consumers and admin."""

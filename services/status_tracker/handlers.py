@@ -34,11 +34,9 @@ async def on_order_reported(
         return
     assert event.order_id is not None
     await store.lock_order(conn, event.tenant, event.order_id)
-    state, history = await store.load(conn, event.tenant, event.order_id)
+    state, history, correlation = await store.load(conn, event.tenant, event.order_id)
     decision = decide(state, history, report, rules.get(event.tenant, ExpiryRule()))
-    correlation = (
-        await store.correlation_of(conn, event.tenant, event.order_id) or event.correlation_id
-    )
+    correlation = correlation or event.correlation_id
     await _save(conn, event.tenant, event.order_id, decision, event.event_id, correlation)
 
 
@@ -52,13 +50,10 @@ async def fire_expiry(
 ) -> bool:
     """Fire one due pending-payment timer; False when it was moved, cancelled or already fired."""
     await store.lock_order(conn, tenant, order_id)
-    state, history = await store.load(conn, tenant, order_id)
-    if state is None or state.expiry_due_at != due_at:
+    state, history, correlation = await store.load(conn, tenant, order_id)
+    if state is None or correlation is None or state.expiry_due_at != due_at:
         return False
     decision = expire(state, history, due_at, now, rule)
-    correlation = (
-        await store.correlation_of(conn, tenant, order_id) or f"expiry:{tenant}:{order_id}"
-    )
     await _save(conn, tenant, order_id, decision, f"expiry:{due_at.isoformat()}", correlation)
     return True
 

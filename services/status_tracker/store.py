@@ -23,21 +23,17 @@ async def lock_order(conn: asyncpg.Connection, tenant: str, order_id: str) -> No
 
 async def load(
     conn: asyncpg.Connection, tenant: str, order_id: str
-) -> tuple[OrderState | None, list[HistoryEntry]]:
+) -> tuple[OrderState | None, list[HistoryEntry], str | None]:
+    """The order's state, its history, and the correlation id of its first report."""
     row = await conn.fetchrow(
         "SELECT * FROM orders WHERE tenant = $1 AND order_id = $2", tenant, order_id
     )
     rows = await conn.fetch(
         "SELECT * FROM history WHERE tenant = $1 AND order_id = $2", tenant, order_id
     )
-    return (_state(row) if row else None), [_entry(r) for r in rows]
-
-
-async def correlation_of(conn: asyncpg.Connection, tenant: str, order_id: str) -> str | None:
-    value: str | None = await conn.fetchval(
-        "SELECT correlation_id FROM orders WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-    return value
+    if row is None:
+        return None, [_entry(r) for r in rows], None
+    return _state(row), [_entry(r) for r in rows], row["correlation_id"]
 
 
 async def save(
