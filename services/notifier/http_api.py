@@ -1,13 +1,16 @@
 """The in-app inbox: `GET /v1/inbox/{tenant}/{role}/{id}` and `POST …/read`.
 
 Authenticated with a bearer API key of the tenant in the path (any of its keys). Newest
-first, `limit` per page (default 20, at most 100); `next` is the `before` of the next page.
+first (the event's time, then delivery), `limit` per page (default 20, at most 100); `next`
+is the opaque `before` of the next page, null on the last.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,11 +20,13 @@ from starlette.routing import Route
 
 from orderflow.services.notifier import inbox_store
 from orderflow.services.notifier.domain import ROLES
-from orderflow.services.notifier.inbox_store import Message, Owner
+from orderflow.services.notifier.inbox_store import Cursor, Message, Owner
 from orderflow.shared import metrics
 from orderflow.shared.tenants import TenantRegistry
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR_RE = re.compile(r"(-?[0-9]+)\.([0-9]+)")
 
 
 class HttpError(Exception):
@@ -57,15 +62,13 @@ class InboxApi:
         return endpoint
 
     async def _list(self, request: Request, owner: Owner) -> Response:
-        limit = _int_param(request, "limit", DEFAULT_LIMIT) or 0
-        if not 1 <= limit <= MAX_LIMIT:
-            raise HttpError(422, f"limit must be between 1 and {MAX_LIMIT}")
+        limit = _limit(request)
         async with self._pool.acquire() as conn:
-            items = await inbox_store.page(conn, owner, limit + 1, _int_param(request, "before"))
+            items = await inbox_store.page(conn, owner, limit + 1, _cursor(request))
             unread = await inbox_store.unread(conn, owner)
         more = len(items) > limit
         items = items[:limit]
-        next_page = str(items[-1].seq) if more and items else None
+        next_page = _encode(items[-1]) if more and items else None
         return JSONResponse(
             {"items": [_item(m) for m in items], "unread": unread, "next": next_page}
         )
@@ -91,13 +94,26 @@ class InboxApi:
         return Owner(tenant, role, request.path_params["recipient_id"])
 
 
-def _int_param(request: Request, name: str, default: int | None = None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit():
-        raise HttpError(422, f"{name} must be a positive integer")
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise HttpError(422, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
+
+
+def _encode(last: Message) -> str:
+    micros = (last.occurred_at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{last.seq}"
+
+
+def _cursor(request: Request) -> Cursor | None:
+    raw = request.query_params.get("before")
+    if raw is None:
+        return None
+    match = _CURSOR_RE.fullmatch(raw)
+    if match is None:
+        raise HttpError(422, "before must be the `next` of a previous page")
+    return Cursor(EPOCH + timedelta(microseconds=int(match[1])), int(match[2]))
 
 
 def _ids(raw: bytes) -> list[str] | None:
@@ -119,6 +135,7 @@ def _item(message: Message) -> dict[str, Any]:
         "id": message.notification_id,
         "type": message.event_type,
         "order_id": message.order_id,
+        "occurred_at": message.occurred_at.isoformat(),
         "template": message.template,
         "subject": message.subject,
         "body": message.body,

@@ -19,11 +19,20 @@ class Message:
     notification_id: str
     event_type: str
     order_id: str | None
+    occurred_at: datetime
     template: str
     subject: str
     body: str
     created_at: datetime
     read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last message's (occurred_at, seq)."""
+
+    occurred_at: datetime
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -37,14 +46,15 @@ async def insert(conn: asyncpg.Connection, due: Due, rendered: Rendered) -> None
     """One message per notification, whatever happens around it (unique notification_id)."""
     await conn.execute(
         "INSERT INTO in_app_messages (notification_id, tenant, role, recipient_id, event_type,"
-        " order_id, template, subject, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " ON CONFLICT (notification_id) DO NOTHING",
+        " order_id, occurred_at, template, subject, body)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (notification_id) DO NOTHING",
         due.notification_id,
         due.cause.tenant,
         due.recipient.role,
         due.recipient.id,
         due.cause.type,
         due.cause.order_id,
+        due.cause.occurred_at,
         due.template,
         rendered.subject,
         rendered.text,
@@ -52,16 +62,18 @@ async def insert(conn: asyncpg.Connection, due: Due, rendered: Rendered) -> None
 
 
 async def page(
-    conn: asyncpg.Connection, owner: Owner, limit: int, before: int | None
+    conn: asyncpg.Connection, owner: Owner, limit: int, after: Cursor | None
 ) -> list[Message]:
-    """Newest first; `before` is the `seq` the previous page ended at."""
+    """Newest event first; `after` is where the previous page ended."""
     rows = await conn.fetch(
         "SELECT * FROM in_app_messages WHERE tenant = $1 AND role = $2 AND recipient_id = $3"
-        " AND ($4::bigint IS NULL OR seq < $4) ORDER BY seq DESC LIMIT $5",
+        " AND ($4::timestamptz IS NULL OR (occurred_at, seq) < ($4, $5))"
+        " ORDER BY occurred_at DESC, seq DESC LIMIT $6",
         owner.tenant,
         owner.role,
         owner.recipient_id,
-        before,
+        after.occurred_at if after else None,
+        after.seq if after else 0,
         limit,
     )
     return [
@@ -70,6 +82,7 @@ async def page(
             r["notification_id"],
             r["event_type"],
             r["order_id"],
+            r["occurred_at"],
             r["template"],
             r["subject"],
             r["body"],

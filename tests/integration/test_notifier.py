@@ -391,19 +391,25 @@ async def test_inbox_is_newest_first_paged_with_unread_count_and_marks_read(
     statuses = [("Received", "pending"), ("Accepted", "confirmed"), ("Completed", "fulfilled")]
     changes = [status_changed("o-9", "c-9", s, c, step=i) for i, (s, c) in enumerate(statuses)]
     async with notifier(stack_env, tenants_dir, smtp_port) as service:
-        await publish(stack_env, (topics.ORDER_REPORTS, reported("o-9", "c-9")))
-        for count, change in enumerate(changes, start=1):  # one at a time: "newest" is clear
-            await publish(stack_env, (topics.ORDERS_LIFECYCLE, change))
-            await eventually(partial(_inbox_has, service, count), what=f"{count} in the inbox")
+        # Reversed: newest means the latest event upstream, not the last one delivered.
+        await publish(
+            stack_env,
+            (topics.ORDER_REPORTS, reported("o-9", "c-9")),
+            *[(topics.ORDERS_LIFECYCLE, change) for change in reversed(changes)],
+        )
+        await eventually(partial(_inbox_has, service, 3), what="3 messages in the inbox")
         first = await inbox(service, "customer", "c-9", limit=2)
         second = await inbox(service, "customer", "c-9", limit=2, before=first["next"])
         async with httpx.AsyncClient() as client:
-            url = inbox_url(service, "customer", "c-9") + "/read"
-            one = await client.post(url, headers=auth(), json={"ids": [first["items"][0]["id"]]})
-            rest = await client.post(url, headers=auth())
-            anonymous = await client.get(inbox_url(service, "customer", "c-9"))
-            foreign = await client.get(inbox_url(service, "customer", "c-9"), headers=auth("other"))
+            url = inbox_url(service, "customer", "c-9")
+            one = await client.post(
+                url + "/read", headers=auth(), json={"ids": [first["items"][0]["id"]]}
+            )
+            rest = await client.post(url + "/read", headers=auth())
+            anonymous = await client.get(url)
+            foreign = await client.get(url, headers=auth("other"))
             no_role = await client.get(inbox_url(service, "boss", "c-9"), headers=auth())
+            bad_page = await client.get(url, headers=auth(), params={"before": "x"})
         after = await inbox(service, "customer", "c-9")
     subjects = [i["subject"] for i in first["items"] + second["items"]]
     assert subjects == ["Order o-9 completed", "Order o-9 confirmed", "Order o-9 received"]
@@ -411,7 +417,9 @@ async def test_inbox_is_newest_first_paged_with_unread_count_and_marks_read(
     assert one.json() == {"marked": 1, "unread": 2}
     assert rest.json() == {"marked": 2, "unread": 0}
     assert after["unread"] == 0 and all(i["read"] for i in after["items"])
-    assert (anonymous.status_code, foreign.status_code, no_role.status_code) == (401, 403, 404)
+    statuses_seen = (anonymous.status_code, foreign.status_code, no_role.status_code)
+    assert statuses_seen == (401, 403, 404)
+    assert bad_page.status_code == 422
 
 
 async def _inbox_has(service: Service, count: int) -> bool:

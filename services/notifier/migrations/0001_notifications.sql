@@ -62,6 +62,7 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
 
 -- The in-app inbox: written in the transaction that records the in_app notification sent.
+-- Listed newest event first (`occurred_at`, upstream time), then newest delivered (`seq`).
 CREATE TABLE in_app_messages (
     seq              bigserial   PRIMARY KEY,
     notification_id  text        NOT NULL UNIQUE REFERENCES notifications,
@@ -70,11 +71,13 @@ CREATE TABLE in_app_messages (
     recipient_id     text        NOT NULL,
     event_type       text        NOT NULL,
     order_id         text,
+    occurred_at      timestamptz NOT NULL,
     template         text        NOT NULL,
     subject          text        NOT NULL,
     body             text        NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
     read_at          timestamptz
 );
-CREATE INDEX in_app_by_recipient ON in_app_messages (tenant, role, recipient_id, seq DESC);
+CREATE INDEX in_app_by_recipient
+    ON in_app_messages (tenant, role, recipient_id, occurred_at DESC, seq DESC);
 CREATE INDEX in_app_unread ON in_app_messages (tenant, role, recipient_id) WHERE read_at IS NULL;
