@@ -13,10 +13,11 @@ import contextlib
 import os
 import shlex
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 from orderflow.shared.kafka_admin import ensure_topics
+from orderflow.shared.localmail import local_smtp
 from orderflow.shared.localstack import LocalStack
 from orderflow.shared.provision import password_env_var, provision
 from orderflow.shared.settings import KafkaSettings
@@ -91,11 +92,25 @@ async def stack_command() -> int:
 async def run_command() -> int:
     stop = _stop_requested()
     async with infrastructure() as env:
-        supervisor = Supervisor(_data_dir() / "logs", echo=True)
-        try:
-            return await _run_services(supervisor, env, stop)
-        finally:
-            supervisor.stop_all()
+        with local_mail(_data_dir() / "mail") as mail_env:
+            supervisor = Supervisor(_data_dir() / "logs", echo=True)
+            try:
+                return await _run_services(supervisor, {**env, **mail_env}, stop)
+            finally:
+                supervisor.stop_all()
+
+
+@contextlib.contextmanager
+def local_mail(directory: Path) -> Iterator[dict[str, str]]:
+    """A local SMTP server saving each message to `directory` as .eml, so the notifier's
+    e-mail works without outside mail; none when ORDERFLOW_SMTP_HOST names a real server."""
+    if os.environ.get("ORDERFLOW_SMTP_HOST"):
+        yield {}
+        return
+    port = int(os.environ.get("ORDERFLOW_SMTP_PORT", "2525"))
+    with local_smtp(port, directory):
+        print(f"local SMTP on 127.0.0.1:{port}; mail saved in {directory}", flush=True)
+        yield {"ORDERFLOW_SMTP_HOST": "127.0.0.1", "ORDERFLOW_SMTP_PORT": str(port)}
 
 
 async def _run_services(supervisor: Supervisor, env: dict[str, str], stop: asyncio.Event) -> int:
