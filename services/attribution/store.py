@@ -78,7 +78,8 @@ async def save(
         " customer_rank_at = $6, customer_rank_report = $7, contributors = $8::jsonb,"
         " has_ok = $9, duplicate = $10, confirmed_at = $11, confirmed_manager_id = $12,"
         " credits = $13::jsonb, granted = $14::jsonb,"
-        " correlation_id = COALESCE(correlation_id, $15), updated_at = now()"
+        # The chain's id comes with the order's first report, not with what may precede it.
+        " correlation_id = COALESCE(correlation_id, CASE WHEN $3 THEN $15 END), updated_at = now()"
         " WHERE tenant = $1 AND order_id = $2",
         tenant,
         state.order_id,

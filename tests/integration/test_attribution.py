@@ -181,6 +181,9 @@ async def test_every_input_delivered_three_times_gives_the_same_outputs(
         reported("d-2", "Pending", T, customer="c-1"),
         reported("d-3", "Pending", T, customer="c-2"),
         reported("d-4", "Pending", T, contributors=[("m-4", "coupon"), ("m-5", "affiliation")]),
+        # Names its order: usually handled before the order's report is.
+        touched("tp-5", "aff-e", "c-9", T - DAY, order_id="d-5"),
+        reported("d-5", "Pending", T),
     ]
     then = [status_changed("d-4", "Duplicate", Category.DUPLICATE, T + DAY)]
     async with (
@@ -190,7 +193,7 @@ async def test_every_input_delivered_three_times_gives_the_same_outputs(
     ):
         for _ in range(3):
             await publish(send, *first)
-        await out.read_until(lambda es: len(es) >= 4)
+        await out.read_until(lambda es: len(es) >= 5)
         for _ in range(3):
             await publish(send, *then)
         await out.read_until(lambda es: count(es, V) >= 2)
@@ -201,11 +204,17 @@ async def test_every_input_delivered_three_times_gives_the_same_outputs(
             (A, "d-2", "aff-a", "last_touch", "tp-1"),
             (A, "d-4", "m-4", "explicit", None),
             (A, "d-4", "m-5", "explicit", None),
+            (A, "d-5", "aff-e", "last_touch", "tp-5"),
             (V, "d-4", "m-4", "explicit", None),
             (V, "d-4", "m-5", "explicit", None),
         ]
     )
     assert len({e.event_id for e in events}) == len(events)
+    # Whichever of the report and the touch came last, the credit belongs to the report's chain.
+    for touch, order in ((first[0], first[3]), (first[6], first[7])):
+        (credit,) = [e for e in events if e.order_id == order.order_id]
+        assert credit.correlation_id == order.correlation_id
+        assert credit.causation_id in {touch.event_id, order.event_id}
 
 
 async def test_sale_confirmation_needs_the_scope_is_idempotent_and_cannot_change_hands(
