@@ -101,13 +101,14 @@ async def run_command() -> int:
 
 
 @contextlib.contextmanager
-def local_mail(directory: Path) -> Iterator[dict[str, str]]:
+def local_mail(directory: Path, port: int | None = None) -> Iterator[dict[str, str]]:
     """A local SMTP server saving each message to `directory` as .eml, so the notifier's
-    e-mail works without outside mail; none when ORDERFLOW_SMTP_HOST names a real server."""
+    e-mail works without outside mail; none when ORDERFLOW_SMTP_HOST names a real server.
+    The port defaults to ORDERFLOW_SMTP_PORT, else 2525."""
     if os.environ.get("ORDERFLOW_SMTP_HOST"):
         yield {}
         return
-    port = int(os.environ.get("ORDERFLOW_SMTP_PORT", "2525"))
+    port = port or int(os.environ.get("ORDERFLOW_SMTP_PORT", "2525"))
     with local_smtp(port, directory):
         print(f"local SMTP on 127.0.0.1:{port}; mail saved in {directory}", flush=True)
         yield {"ORDERFLOW_SMTP_HOST": "127.0.0.1", "ORDERFLOW_SMTP_PORT": str(port)}

@@ -96,7 +96,7 @@ class Dispatcher:
             address = static_address(channel, due.recipient)
         if address is None:
             return Permanent("no_email_address")
-        message = mail.compose(channel.sender, address, rendered, due.notification_id, now)
+        message = mail.compose(channel.sender, address, rendered, due, now)
         return await self._mailer.send(message)
 
     async def _webhook(

@@ -20,9 +20,13 @@ from orderflow.services.notifier.retry import (
     Transient,
     classify_smtp_code,
 )
+from orderflow.services.notifier.store import Due
 from orderflow.services.notifier.templates import Rendered
 
 NOTIFICATION_HEADER = "X-Orderflow-Notification-Id"
+# Ids only, never personal data: what the message is about and for whom, for filtering.
+ORDER_HEADER = "X-Orderflow-Order-Id"
+RECIPIENT_HEADER = "X-Orderflow-Recipient"
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,8 @@ def message_id(notification_id: str, sender: str) -> str:
     return f"<{notification_id}@{sender.rpartition('@')[2]}>"
 
 
-def compose(
-    sender: str, to: str, rendered: Rendered, notification_id: str, now: datetime
-) -> EmailMessage:
+def compose(sender: str, to: str, rendered: Rendered, due: Due, now: datetime) -> EmailMessage:
+    notification_id = due.notification_id
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -50,6 +53,9 @@ def compose(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(notification_id, sender)
     message[NOTIFICATION_HEADER] = notification_id
+    message[RECIPIENT_HEADER] = f"{due.recipient.role}:{due.recipient.id}"
+    if due.cause.order_id is not None:
+        message[ORDER_HEADER] = due.cause.order_id
     message["Content-Language"] = rendered.language
     message.set_content(rendered.text)
     if rendered.html is not None:

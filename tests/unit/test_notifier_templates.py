@@ -10,7 +10,15 @@ from typing import Any, get_args
 import pytest
 
 from orderflow.services.notifier.builtin_templates import EN, builtin
-from orderflow.services.notifier.mail import NOTIFICATION_HEADER, compose, message_id
+from orderflow.services.notifier.domain import Cause, Recipient
+from orderflow.services.notifier.mail import (
+    NOTIFICATION_HEADER,
+    ORDER_HEADER,
+    RECIPIENT_HEADER,
+    compose,
+    message_id,
+)
+from orderflow.services.notifier.store import Due
 from orderflow.services.notifier.templates import (
     Rendered,
     TemplateFailed,
@@ -149,9 +157,12 @@ def test_every_shipped_template_renders() -> None:
 def test_email_has_text_html_and_a_message_id_from_the_notification() -> None:
     rendered = render(Templates(), "order.status_changed.confirmed")
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    message = compose("orders@acme.test", "c1@example.test", rendered, "n-123", now)
+    cause = Cause("ev-1", "order.status_changed", "acme", "o-7", DATA, now, "corr-1")
+    due = Due("n-123", cause, Recipient("customer", "c-1"), "email", "t", 1)
+    message = compose("orders@acme.test", "c1@example.test", rendered, due, now)
     assert message["Message-ID"] == "<n-123@acme.test>" == message_id("n-123", "orders@acme.test")
     assert message[NOTIFICATION_HEADER] == "n-123"
+    assert (message[ORDER_HEADER], message[RECIPIENT_HEADER]) == ("o-7", "customer:c-1")
     assert message["Subject"] == "Order o-7 confirmed"
     kinds = [part.get_content_type() for part in message.iter_parts()]
     assert kinds == ["text/plain", "text/html"]
