@@ -99,11 +99,16 @@ async def test_pipeline_credits_explicit_and_last_touch_corrects_late_touches_an
         await order("o-last", "Pending", T, customer={"id": "c-1"})
         await order("o-out", "Pending", T, customer={"id": "c-2"})
         await order("o-dup", "Pending", T, contributors=[{"member_id": "m-5", "via": "coupon"}])
-        await seen(3)
+        # Touchpoints come over Kafka as well as over HTTP.
+        await send(
+            topics.TOUCHPOINTS_INBOUND, "shop:c-4", touchpoint("tp-k", "aff-k", "c-4", T - 2 * DAY)
+        )
+        await order("o-kafka", "Pending", T, customer={"id": "c-4"})
+        await seen(4)
 
         # A touch arriving late but more recent corrects the credit while the order is pending.
         await client.post(touchpoints, json=touchpoint("tp-new", "aff-b", "c-1", T - DAY))
-        await seen(5)
+        await seen(6)
         # Once the order is Has OK, an even more recent touch changes nothing.
         await order("o-last", "OK", T + timedelta(hours=1), amount="10.00", currency="EUR")
         await eventually(lambda: _json(client, view.format("o-last"), "has_ok"))
@@ -113,10 +118,10 @@ async def test_pipeline_credits_explicit_and_last_touch_corrects_late_touches_an
         await eventually(lambda: _stored(service, "tp-newer"))
 
         await order("o-dup", "Duplicate", T + timedelta(hours=1))
-        await seen(6)
+        await seen(7)
         # An explicit contributor appearing later beats the last touch.
         await order("o-beat", "Pending", T + 2 * DAY, customer={"id": "c-1"})
-        await seen(7)
+        await seen(8)
         await order(
             "o-beat",
             "Pending",
@@ -124,7 +129,7 @@ async def test_pipeline_credits_explicit_and_last_touch_corrects_late_touches_an
             report_id="second",
             contributors=[{"member_id": "m-9", "via": "coupon"}],
         )
-        await seen(9)
+        await seen(10)
         events = await out.settle(3.0)
         final = (await client.get(view.format("o-last"))).json()
         keys = {key for key, _ in out.records}
@@ -136,14 +141,16 @@ async def test_pipeline_credits_explicit_and_last_touch_corrects_late_touches_an
         (A, "aff-b", "tp-new"),
     ]
     assert credits(events, "o-out") == []
+    assert credits(events, "o-kafka") == [(A, "aff-k", "tp-k")]
     assert credits(events, "o-dup") == [(A, "m-5", None), (V, "m-5", None)]
     assert credits(events, "o-beat") == [
         (A, "aff-c", "tp-newer"),
         (V, "aff-c", "tp-newer"),
         (A, "m-9", None),
     ]
-    assert len({e.event_id for e in events}) == len(events) == 9, "no event twice"
-    assert keys == {f"shop:{o}".encode() for o in ("o-explicit", "o-last", "o-dup", "o-beat")}
+    assert len({e.event_id for e in events}) == len(events) == 10, "no event twice"
+    credited = ("o-explicit", "o-last", "o-dup", "o-beat", "o-kafka")
+    assert keys == {f"shop:{o}".encode() for o in credited}
     assert {e.schema_ for e in events} == {f"orderflow.{A}/1", f"orderflow.{V}/1"}
     duplicate = next(e for e in events if e.type == V and e.order_id == "o-dup")
     assert duplicate.data == {
