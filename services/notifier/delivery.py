@@ -107,7 +107,8 @@ class DeliveryLoop:
         except Exception as exc:
             if is_transient(exc):
                 raise  # the database: the lease hands the row back later
-            log.exception("delivery_error", error_type=type(exc).__name__)
+            # The type only: a message or traceback could quote an address or a name.
+            log.error("delivery_error", error_type=type(exc).__name__)
             outcome, rendered = Transient(f"internal_{type(exc).__name__}"), None
         await self._record(due, outcome, rendered, utcnow())
 

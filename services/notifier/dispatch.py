@@ -96,7 +96,10 @@ class Dispatcher:
             address = static_address(channel, due.recipient)
         if address is None:
             return Permanent("no_email_address")
-        message = mail.compose(channel.sender, address, rendered, due, now)
+        try:
+            message = mail.compose(channel.sender, address, rendered, due, now)
+        except (ValueError, TypeError):
+            return Permanent("invalid_email_address")
         return await self._mailer.send(message)
 
     async def _webhook(

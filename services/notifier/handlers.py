@@ -50,6 +50,8 @@ async def on_event(
     if event is None:
         return
     config, cause = _config(tenants, event.tenant), messages.cause_of(event)
+    if not any(rule.on == event.type for rule in config.notifications.rules):
+        return  # most events concern no rule: no lookups, no lock
     if event.order_id is not None:
         await store.lock_order(conn, event.tenant, event.order_id)
     await _notify(conn, config, cause, await _recipients(conn, event))

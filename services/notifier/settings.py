@@ -10,7 +10,7 @@ from orderflow.shared.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
-    http_port: int = 8084
+    http_port: int = 8083
 
     smtp_host: str = Field("127.0.0.1", description="SMTP server (ORDERFLOW_SMTP_HOST)")
     smtp_port: int = Field(2525, description="The local stack's SMTP server listens on 2525")
