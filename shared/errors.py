@@ -28,7 +28,7 @@ _TRANSIENT_PG = (
 
 def is_transient(exc: BaseException) -> bool:
     """Infrastructure trouble that may pass: retried with backoff, never skipped."""
-    if isinstance(exc, _TRANSIENT_PG | KafkaConnectionError | KafkaTimeoutError):
+    if isinstance(exc, (*_TRANSIENT_PG, KafkaConnectionError, KafkaTimeoutError)):
         return True
     if isinstance(exc, KafkaError) and getattr(exc, "retriable", False):
         return True
