@@ -158,3 +158,5 @@ class IngestApi:
             return json.loads(b"".join(chunks))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _error(400, f"body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise _error(400, "body is nested too deeply to parse") from exc

@@ -29,13 +29,16 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, to_json
 
 from orderflow.shared.vocabulary import TENANT_RE, ContributorVia, TouchpointKind
 
 MAX_BATCH = 1000
 MAX_ITEMS = 500
 MAX_METADATA_BYTES = 16 * 1024
+# A report's internal event must fit one Kafka record (1 MiB by default in producer and
+# broker), or the relay could never publish it; the envelope adds well under 8 KiB.
+MAX_REPORT_BYTES = 1024 * 1024 - 8 * 1024
 # ISO 4217 minor units where they differ from the usual 2.
 _MINOR_UNITS = {
     code: digits
@@ -84,6 +87,10 @@ def _timestamp(value: object) -> datetime:
         raise _rule("must be an RFC 3339 date-time with an offset, e.g. 2024-05-01T12:00:00+02:00")
     if parsed.utcoffset() is None:
         raise _rule("must carry a UTC offset")
+    try:
+        parsed.astimezone(UTC)  # identity and storage work in UTC; year 1 or 9999 may not fit
+    except OverflowError:
+        raise _rule("is out of range once converted to UTC") from None
     return parsed
 
 
@@ -95,7 +102,8 @@ def _tenant(value: str) -> str:
 
 def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
     try:
-        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        # The serialiser that later writes the event: it refuses depth json.loads allows.
+        encoded = to_json(value)
     except (ValueError, RecursionError):
         raise _rule("must be serialisable as JSON") from None
     if len(encoded) > MAX_METADATA_BYTES:
@@ -276,14 +284,55 @@ def _field_errors(exc: ValidationError, prefix: Loc) -> list[FieldError]:
     return errors
 
 
+_UNSTORABLE = "must not contain NUL (U+0000) or unpaired surrogate characters"
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escape can carry
+        return False
+    return "\x00" not in text
+
+
+def _unstorable_text(raw: object, prefix: Loc) -> list[FieldError]:
+    """Every string Postgres cannot store (NUL, lone surrogates): it would fail the commit."""
+    errors, pending = [], [(prefix, raw)]
+    while pending:  # a loop, not recursion: input may nest as deep as json.loads allows
+        loc, value = pending.pop()
+        if isinstance(value, dict):
+            if not all(_storable(key) for key in value):
+                errors.append(FieldError(error_path(loc), f"has a key that {_UNSTORABLE}"))
+            pending.extend(((*loc, k), v) for k, v in reversed(value.items()) if _storable(k))
+        elif isinstance(value, list):
+            pending.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, str) and not _storable(value):
+            errors.append(FieldError(error_path(loc), _UNSTORABLE))
+    return errors
+
+
+def _fits_one_record(parsed: BaseModel, prefix: Loc) -> None:
+    size = len(parsed.model_dump_json())
+    if size > MAX_REPORT_BYTES:
+        message = f"is {size} bytes as JSON; at most {MAX_REPORT_BYTES}"
+        raise ReportRejected([FieldError(error_path(prefix), message)])
+
+
 def _validate(model: type[M], raw: object, prefix: Loc = ()) -> M:
     if not isinstance(raw, dict):
         raise ReportRejected([FieldError(error_path(prefix), "must be a JSON object")])
+    text_errors = _unstorable_text(raw, prefix)
     try:
-        return model.model_validate(raw)
+        parsed = model.model_validate(raw)
     except ValidationError as exc:
         # `from None`: the pydantic error holds the input, which may hold personal data.
-        raise ReportRejected(_field_errors(exc, prefix)) from None
+        found = _field_errors(exc, prefix)
+        seen = {e.path for e in found}
+        raise ReportRejected(found + [e for e in text_errors if e.path not in seen]) from None
+    if text_errors:
+        raise ReportRejected(text_errors)
+    _fits_one_record(parsed, prefix)
+    return parsed
 
 
 def _parse_batch(model: type[M], body: object) -> list[M]:
