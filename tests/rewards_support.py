@@ -127,11 +127,14 @@ def attributed(
     model: str = "explicit",
     touchpoint_id: str | None = None,
     generation: int = 0,
+    confirmed: bool = False,
 ) -> Envelope:
+    """`confirmed`: the same credit announced again by a sale confirmation (a new event)."""
     data: dict[str, Any] = {"member_id": member_id, "via": "affiliation", "model": model}
     if touchpoint_id is not None:
         data["touchpoint_id"] = touchpoint_id
-    tag = f"attributed:{model}:{member_id}:{touchpoint_id}:{generation}"
+    data["confirmed"] = confirmed
+    tag = f"attributed:{model}:{member_id}:{touchpoint_id}:{generation}:{confirmed}"
     return _event("order.attributed", tenant, order_id, at, data, tag)
 
 

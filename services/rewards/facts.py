@@ -2,9 +2,10 @@
 
 Pure. Lifecycle facts (orders.lifecycle.v1) are folded into monotone knowledge: Has OK and
 its upstream time, the categories the order was seen in while OK, whether it was a duplicate
-while Never OK. Attribution facts (orders.attribution.v1) open and void *lines*: one line per
-`order.attributed` event, so a credit the attribution service voids and grants again gets a
-fresh line, and a line is identified by the event that opened it (replays find it again).
+while Never OK. Attribution facts (orders.attribution.v1) open and void *lines*: a line is one
+grant of a credit (model, member, touchpoint), identified by the `order.attributed` event that
+opened it, so a credit voided and granted again gets a fresh line, while the same credit
+announced again while open (say marked `confirmed`) is the same line.
 `record` never decides anything; `domain.settle` does, once facts are in.
 """
 
@@ -171,7 +172,13 @@ def _sight(state: Lifecycle, sighting: Sighting) -> Lifecycle:
 
 
 def _attributed(book: OrderBook, fact: Attributed) -> OrderBook:
-    if any(line.line_id == fact.event_id for line in book.lines):
+    # The same credit announced again while open (a sale confirmation marks it `confirmed`)
+    # is that credit, not a new one; only a credit granted again after its void opens a line.
+    if any(
+        line.line_id == fact.event_id
+        or (line.credit_key == fact.credit_key and line.voided_by is None)
+        for line in book.lines
+    ):
         return book
     line = Line(fact.event_id, fact.member_id, fact.credit_key, fact.occurred_at)
     return replace(book, lines=(*book.lines, line))

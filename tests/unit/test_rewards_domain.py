@@ -299,3 +299,11 @@ def test_events_of_no_interest_change_nothing() -> None:
     )
     world.deliver(expired)
     assert (world.ledger, world.rewards) == before
+
+
+def test_a_credit_announced_again_as_confirmed_is_the_same_line() -> None:
+    world = story("Sale")
+    world.deliver(attributed("aff", "o-1", "m-1", T0, confirmed=True))
+    world.deliver(voided("aff", "o-1", "m-1", T0 + timedelta(hours=3)))
+    assert world.kinds("o-1") == [("accrued", "10.50"), ("reversed", "-10.50")]
+    assert len(world.books["o-1"].lines) == 1

@@ -55,6 +55,8 @@ def credits(
         events.append(voided("aff", order_id, member, at, "last_touch", "tp-1"))
         if draw(st.booleans()):  # granted again, as a new credit
             events.append(attributed("aff", order_id, member, at, "last_touch", "tp-1", 1))
+    if draw(st.booleans()):  # announced again, marked confirmed by a sale confirmation
+        events.append(attributed("aff", order_id, member, at, "last_touch", "tp-1", 0, True))
     if draw(st.booleans()):
         events.append(attributed("aff", order_id, member, at))  # an explicit credit as well
     if draw(st.booleans()):
