@@ -44,7 +44,8 @@ async def enqueue(
 
 async def fetch_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
     rows = await conn.fetch(
-        "SELECT id, event_id, topic, key, value FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+        "SELECT id, event_id, topic, key, value FROM outbox"
+        " WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1",
         limit,
     )
     return [OutboxRow(r["id"], r["event_id"], r["topic"], r["key"], r["value"]) for r in rows]
@@ -52,6 +53,12 @@ async def fetch_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
 
 async def mark_sent(conn: asyncpg.Connection, ids: list[int]) -> None:
     await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+
+async def park(conn: asyncpg.Connection, row_id: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET parked_at = now(), error = $2 WHERE id = $1", row_id, error
+    )
 
 
 async def prune_sent(conn: asyncpg.Connection, older_than_hours: float) -> int:
@@ -63,5 +70,7 @@ async def prune_sent(conn: asyncpg.Connection, older_than_hours: float) -> int:
 
 
 async def pending_count(conn: asyncpg.Connection) -> int:
-    count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"
+    )
     return count

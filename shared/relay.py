@@ -102,20 +102,51 @@ class OutboxRelay:
                 log.info("outbox_pruned", rows=pruned)
 
     async def publish_once(self, conn: asyncpg.Connection) -> int:
-        """Publish one batch of unsent rows and mark them; returns how many were published."""
+        """Publish one batch of unsent rows and mark them; returns how many were published.
+
+        A row the broker refuses for good is parked with its error rather than retried
+        forever; a transient failure leaves its rows unsent and raises, so they go again.
+        """
         rows = await outbox.fetch_unsent(conn, self._settings.relay_batch_size)
         if not rows:
             return 0
-        await self.publish(rows)
-        await outbox.mark_sent(conn, [r.id for r in rows])
-        metrics.RELAY_PUBLISHED.labels(self._service).inc(len(rows))
-        return len(rows)
+        errors = await self.publish(rows)
+        sent = [row.id for row, error in zip(rows, errors, strict=True) if error is None]
+        await outbox.mark_sent(conn, sent)
+        metrics.RELAY_PUBLISHED.labels(self._service).inc(len(sent))
+        transient = [e for e in errors if e is not None and is_transient(e)]
+        for row, error in zip(rows, errors, strict=True):
+            if error is not None and not is_transient(error):
+                await outbox.park(conn, row.id, f"{type(error).__name__}: {error}")
+                log.error(
+                    "outbox_row_parked",
+                    outbox_id=row.id,
+                    event_id=row.event_id,
+                    topic=row.topic,
+                    error_type=type(error).__name__,
+                    error=str(error),
+                )
+        if transient:
+            raise transient[0]
+        return len(sent)
 
-    async def publish(self, rows: list[outbox.OutboxRow]) -> None:
-        # send() appends in order; aiokafka keeps one batch in flight per partition, so the
-        # order of rows with one key survives. All must be acknowledged before marking.
-        futures = [
-            await self.producer.send(self._kafka.topic(r.topic), value=r.value, key=r.key)
-            for r in rows
-        ]
-        await asyncio.gather(*futures)
+    async def publish(self, rows: list[outbox.OutboxRow]) -> list[BaseException | None]:
+        """Send every row and wait for every acknowledgement; the error of each row, or None.
+
+        send() appends in order and aiokafka keeps one batch in flight per partition, so the
+        order of rows with one key survives.
+        """
+        pending: list[asyncio.Future[object]] = []
+        for row in rows:
+            try:
+                pending.append(
+                    await self.producer.send(
+                        self._kafka.topic(row.topic), value=row.value, key=row.key
+                    )
+                )
+            except Exception as exc:  # refused before sending, e.g. a record over the size limit
+                refused: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+                refused.set_exception(exc)
+                pending.append(refused)
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in results]

@@ -190,7 +190,9 @@ class Service:
         budget = self.settings.shutdown_timeout_s
         if self._runner and self._runner_task:
             self._runner.stop()
-            with contextlib.suppress(TimeoutError):
+            if not self._runner.started:
+                self._runner_task.cancel()  # still joining its group: nothing is in flight
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._runner_task), budget / 2)
         if self.runtime:
             self.runtime.relay.stop()

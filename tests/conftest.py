@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +14,15 @@ from tests.infra import Infra, fresh_environment, open_infra
 
 
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
-    with open_infra(tmp_path_factory.mktemp("localstack")) as started:
-        yield started
+def infra() -> Iterator[Infra]:
+    # Its own directory, not pytest's basetemp: pytest keeps only the newest few basetemps,
+    # so a second test run on the machine would delete this run's Postgres data under it.
+    directory = Path(tempfile.mkdtemp(prefix="orderflow-test-stack-"))
+    try:
+        with open_infra(directory) as started:
+            yield started
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
