@@ -1,8 +1,10 @@
 """The packaging (Dockerfile, docker-compose.yml, deploy/kubernetes) agrees with the code it runs.
 
 A renamed setting, a new tenant secret or a port changed on one side only fails here rather
-than at `docker compose up` or in a crash-looping pod. Everything is found, not listed: a new
-service needs only its compose entry (and manifests) and its `settings.py`.
+than at `docker compose up` or in a crash-looping pod. Everything is found, not listed: the
+services are those of the CLI's registry (`orderflow.shared.cli.SERVICES`), so one registered
+there but missing from compose or the manifests fails here, and the checks of each come from
+its compose entry, its Deployment and its `settings.py`.
 """
 
 from __future__ import annotations
@@ -23,16 +25,21 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from orderflow.shared.cli import SERVICES, service_ports
 from orderflow.shared.provision import password_env_var
 from orderflow.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
-INFRASTRUCTURE = {"kafka", "postgres"}
+# Third-party containers of compose; every other entry but `provision` runs an orderflow service.
+INFRASTRUCTURE = {"kafka", "postgres", "mailpit"}
 PROVISION = "provision"
 PROVISION_MODULE = "orderflow.shared.provision"
 # SIGTERM -> exit, promised by the service runtime (deploy/README.md).
 DRAIN_S = 10
+# `orderflow run` numbers the services' ports from ORDERFLOW_HTTP_PORT, 8080 unless set; the
+# containers use the same ports so that URLs and docs hold for both.
+HTTP_PORTS = service_ports(8080)
 
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 APPS = sorted(set(COMPOSE) - INFRASTRUCTURE - {PROVISION})
@@ -71,9 +78,24 @@ def service_settings_class(module: str) -> type[ServiceSettings]:
     return found[0]
 
 
+def settings_classes(module: str) -> tuple[type[BaseSettings], ...]:
+    return (KafkaSettings, DatabaseSettings, service_settings_class(module))
+
+
 def readable_env(module: str) -> set[str]:
-    classes = (KafkaSettings, DatabaseSettings, service_settings_class(module))
-    return set().union(*(settings_env_names(cls) for cls in classes))
+    return set().union(*(settings_env_names(cls) for cls in settings_classes(module)))
+
+
+def load_settings(module: str, env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds the service's settings from the literal values of `env` (secrets, `${...}` and
+    valueFrom are left out), so a value the code cannot parse fails here."""
+    for name in readable_env(module):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        if isinstance(value, str | int | float | bool) and "${" not in str(value):
+            monkeypatch.setenv(name, str(value))
+    for cls in settings_classes(module):
+        cls()
 
 
 def _strings(node: object) -> list[str]:
@@ -126,6 +148,12 @@ def test_compose_runs_application_services_besides_the_infrastructure() -> None:
     assert {*INFRASTRUCTURE, PROVISION} <= set(COMPOSE)
 
 
+def test_compose_runs_exactly_the_registered_services() -> None:
+    missing, unknown = set(SERVICES) - set(APPS), set(APPS) - set(SERVICES)
+    assert not missing, f"registered in orderflow.shared.cli but not in compose: {sorted(missing)}"
+    assert not unknown, f"in compose but not registered in orderflow.shared.cli: {sorted(unknown)}"
+
+
 @pytest.mark.parametrize("name", [*APPS, PROVISION])
 def test_image_is_built_from_the_one_dockerfile(name: str) -> None:
     build = COMPOSE[name]["build"]
@@ -137,7 +165,7 @@ def test_image_is_built_from_the_one_dockerfile(name: str) -> None:
 @pytest.mark.parametrize("name", APPS)
 def test_command_starts_the_services_own_module(name: str) -> None:
     module = service_module(COMPOSE[name]["command"])
-    assert module == name.replace("-", "_")
+    assert module == SERVICES.get(name)
     assert service_name(module) == name
 
 
@@ -146,6 +174,15 @@ def test_every_variable_set_is_read_by_the_code_or_a_tenant_file(name: str) -> N
     module = service_module(COMPOSE[name]["command"])
     unknown = set(COMPOSE[name]["environment"]) - readable_env(module) - tenant_secret_names()
     assert not unknown, f"{name} sets variables nothing reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_every_value_set_is_one_the_settings_accept(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_settings(
+        service_module(COMPOSE[name]["command"]), COMPOSE[name]["environment"], monkeypatch
+    )
 
 
 @pytest.mark.parametrize("name", APPS)
@@ -159,6 +196,7 @@ def test_every_tenant_secret_is_passed_through_from_the_host(name: str) -> None:
 def test_http_port_is_the_healthcheck_and_published_port(name: str) -> None:
     service = COMPOSE[name]
     port = int(service["environment"]["ORDERFLOW_HTTP_PORT"])
+    assert port == HTTP_PORTS.get(name), "not the port `orderflow run` gives it"
     # Inside a container the default 127.0.0.1 would be unreachable from the published port.
     assert ip_address(service["environment"]["ORDERFLOW_HTTP_HOST"]).is_unspecified
     probe = " ".join(service["healthcheck"]["test"])
@@ -185,6 +223,25 @@ def test_service_logs_in_with_the_password_provision_gave_its_role(name: str) ->
     provision_env = COMPOSE[PROVISION]["environment"]
     assert name in provision_env["ORDERFLOW_SERVICES"].split(",")
     assert environment["ORDERFLOW_DB_PASSWORD"] == provision_env[password_env_var(name)]
+
+
+def published_container_ports(service: dict[str, Any]) -> set[int]:
+    """`[host_ip:][host_port:]container_port[/protocol]` -> the container ports."""
+    return {int(str(p).split(":")[-1].split("/")[0]) for p in service.get("ports", [])}
+
+
+def sends_mail(command: str | list[str]) -> bool:
+    return "ORDERFLOW_SMTP_HOST" in readable_env(service_module(command))
+
+
+# Left to its default, the SMTP host would be 127.0.0.1: the service's own container.
+@pytest.mark.parametrize("name", [n for n in APPS if sends_mail(COMPOSE[n]["command"])])
+def test_smtp_host_is_a_compose_service_listening_on_the_smtp_port(name: str) -> None:
+    environment = COMPOSE[name]["environment"]
+    host = environment["ORDERFLOW_SMTP_HOST"]
+    assert host in COMPOSE, f"{name} sends mail to {host}, which compose does not run"
+    assert COMPOSE[name]["depends_on"][host]["condition"] == "service_healthy"
+    assert int(environment["ORDERFLOW_SMTP_PORT"]) in published_container_ports(COMPOSE[host])
 
 
 def test_provision_job_provisions_exactly_the_compose_services() -> None:
@@ -302,6 +359,44 @@ def test_manifests_define_deployments() -> None:
     assert DEPLOYMENTS, "no Deployment in deploy/kubernetes"
 
 
+def deployed_services() -> dict[str, str]:
+    """Service name -> Deployment name, from the module each Deployment runs."""
+    return {
+        service_name(service_module(pod(d)[1]["command"])): name for name, d in DEPLOYMENTS.items()
+    }
+
+
+def test_manifests_deploy_exactly_the_registered_services() -> None:
+    deployed = deployed_services()
+    assert len(deployed) == len(DEPLOYMENTS), "two Deployments run the same service"
+    missing, unknown = set(SERVICES) - set(deployed), set(deployed) - set(SERVICES)
+    assert not missing, f"registered in orderflow.shared.cli but not deployed: {sorted(missing)}"
+    assert not unknown, f"deployed but not registered in orderflow.shared.cli: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
+def test_deployment_runs_the_registered_module_on_its_port(name: str) -> None:
+    _, container = pod(DEPLOYMENTS[name])
+    module = service_module(container["command"])
+    service = service_name(module)
+    assert module == SERVICES.get(service)
+    assert int(container_env(container)["ORDERFLOW_HTTP_PORT"]) == HTTP_PORTS.get(service)
+
+
+def selects(document: dict[str, Any], labels: dict[str, str]) -> bool:
+    selector = document["spec"]["selector"]
+    selector = selector.get("matchLabels", selector)
+    return bool(selector) and selector.items() <= labels.items()
+
+
+@pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
+def test_deployment_has_a_disruption_budget_allowing_one_pod_down(name: str) -> None:
+    labels = DEPLOYMENTS[name]["spec"]["template"]["metadata"]["labels"]
+    budgets = [d for d in MANIFESTS if d["kind"] == "PodDisruptionBudget" and selects(d, labels)]
+    assert len(budgets) == 1, f"{name} needs exactly one PodDisruptionBudget"
+    assert budgets[0]["spec"].get("maxUnavailable") == 1
+
+
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
 def test_deployment_sets_only_variables_the_code_reads(name: str) -> None:
     _, container = pod(DEPLOYMENTS[name])
@@ -309,6 +404,14 @@ def test_deployment_sets_only_variables_the_code_reads(name: str) -> None:
     unknown = set(container_env(container)) - readable_env(module) - tenant_secret_names()
     assert not unknown, f"{name} sets variables nothing reads: {sorted(unknown)}"
     assert tenant_secret_names() <= set(container_env(container))
+
+
+@pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
+def test_deployment_values_are_ones_the_settings_accept(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, container = pod(DEPLOYMENTS[name])
+    load_settings(service_module(container["command"]), container_env(container), monkeypatch)
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
@@ -324,11 +427,7 @@ def test_probes_and_service_target_the_http_port(name: str) -> None:
         get = container[probe]["httpGet"]
         assert (get["path"], named.get(get["port"], get["port"])) == (path, port), probe
     labels = DEPLOYMENTS[name]["spec"]["template"]["metadata"]["labels"]
-    services = [
-        d
-        for d in MANIFESTS
-        if d["kind"] == "Service" and d["spec"]["selector"].items() <= labels.items()
-    ]
+    services = [d for d in MANIFESTS if d["kind"] == "Service" and selects(d, labels)]
     assert services, f"no Service selects {name}"
     for service in services:
         for p in service["spec"]["ports"]:
@@ -370,6 +469,23 @@ def test_deployment_uses_the_role_password_provision_sets(name: str) -> None:
     job_env = container_env(job_container)
     assert service in job_env["ORDERFLOW_SERVICES"].split(",")
     assert env["ORDERFLOW_DB_PASSWORD"] == job_env[password_env_var(service)]
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, d in sorted(DEPLOYMENTS.items()) if sends_mail(pod(d)[1]["command"])]
+)
+def test_deployment_that_sends_mail_names_an_smtp_server(name: str) -> None:
+    env = container_env(pod(DEPLOYMENTS[name])[1])
+    assert env["ORDERFLOW_SMTP_HOST"] not in {"127.0.0.1", "::1", "localhost"}
+    assert "ORDERFLOW_SMTP_PORT" in env
+
+
+def test_provision_job_provisions_exactly_the_registered_services() -> None:
+    [job] = [d for d in MANIFESTS if d["kind"] == "Job"]
+    env = container_env(job["spec"]["template"]["spec"]["containers"][0])
+    services = env["ORDERFLOW_SERVICES"].split(",")
+    assert sorted(services) == sorted(SERVICES)
+    assert {"DATABASE_URL", "ORDERFLOW_SERVICES", *map(password_env_var, services)} == set(env)
 
 
 def test_secret_template_holds_placeholders_and_every_tenant_secret() -> None:
