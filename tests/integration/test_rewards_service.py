@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demo.rewards_section import member_lines
 from orderflow.services.rewards.timers import ApprovalTimers
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
@@ -209,6 +210,8 @@ async def test_approval_reversal_and_balances_over_http(
         while (cursor := pages[-1].json()["next_after"]) is not None:
             pages.append(await get(service, f"/v1/members/aff/m-1/ledger?limit=3&after={cursor}"))
         points = await get(service, "/v1/members/aff/m-1/rewards")
+        url = f"http://127.0.0.1:{service.settings.http_port}"
+        demo_lines = await member_lines(url, KEYS["aff"], "aff", ["m-1"])
     late = [e for e in events if e.type == "commission.reversed" and e.order_id == "old"]
     assert [e.data["reason"] for e in late] == ["order_refunded_after_approval"]
     voided_ = [e for e in events if e.type == "commission.reversed" and e.order_id == "fresh"]
@@ -229,6 +232,8 @@ async def test_approval_reversal_and_balances_over_http(
     assert len({e["entry_id"] for e in entries}) == 7
     assert {e["entry_id"] for e in entries} == {e.data["entry_id"] for e in events}
     assert points.json()["points"] == 150  # first-order once, big-basket on "big"
+    assert "    m-1: 150 points" in demo_lines
+    assert sum(line.startswith("      ledger") for line in demo_lines) == 7
 
 
 async def test_member_endpoints_answer_only_the_keys_own_tenant(
