@@ -32,7 +32,8 @@ run: install
 demo: install
 	$(BIN)/python -m demo
 
-test: install
+# CI runs exactly this: lint and types first (fast), then every test on the embedded stack.
+test: lint
 	$(BIN)/pytest
 
 test-unit: install
@@ -42,6 +43,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p orderflow.shared -p orderflow.services
+	$(BIN)/mypy demo bench tests
 
 bench: install
 	$(BIN)/python -m bench

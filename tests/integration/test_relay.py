@@ -9,7 +9,7 @@ import pytest
 
 from orderflow.shared import outbox
 from orderflow.shared.db import SHARED_MIGRATIONS, migrate
-from orderflow.shared.envelope import new_event
+from orderflow.shared.envelope import Envelope, new_event
 from orderflow.shared.kafka import make_producer
 from orderflow.shared.provision import role_name
 from orderflow.shared.relay import OutboxRelay
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 TOPIC = "orders.lifecycle.v1"
 
 
-def _event(order_id: str, n: int, padding: int = 0) -> object:
+def _event(order_id: str, n: int, padding: int = 0) -> Envelope:
     return new_event(
         type="order.status_changed",
         tenant="shop",
