@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, to_json
 
+from orderflow.shared.currencies import minor_units
 from orderflow.shared.vocabulary import TENANT_RE, ContributorVia, TouchpointKind
 
 MAX_BATCH = 1000
@@ -39,16 +40,6 @@ MAX_METADATA_BYTES = 16 * 1024
 # A report's internal event must fit one Kafka record (1 MiB by default in producer and
 # broker), or the relay could never publish it; the envelope adds well under 8 KiB.
 MAX_REPORT_BYTES = 1024 * 1024 - 8 * 1024
-# ISO 4217 minor units where they differ from the usual 2.
-_MINOR_UNITS = {
-    code: digits
-    for digits, codes in (
-        (0, "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
-        (3, "BHD IQD JOD KWD LYD OMR TND"),
-        (4, "CLF UYW"),
-    )
-    for code in codes.split()
-}
 # Fixed forever: changing it would change every id ingest has ever answered with.
 _ID_NAMESPACE = uuid.UUID("6f0e7a52-3c1d-4b8e-9a57-2d4c1f0b9e63")
 _DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -197,7 +188,7 @@ class OrderReport(BaseModel):
             return currency
         if currency is None:
             raise _rule("field required when amount is given")
-        allowed, digits = _MINOR_UNITS.get(currency, 2), _fraction_digits(amount)
+        allowed, digits = minor_units(currency), _fraction_digits(amount)
         if digits > allowed:
             raise _rule(f"{currency} allows {allowed} fraction digits, got {digits}", "amount")
         return currency

@@ -10,23 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from orderflow.shared.currencies import minor_units
 from orderflow.shared.tenants import Commission
 
 ROUNDING = ROUND_HALF_EVEN
-DEFAULT_MINOR_UNITS = 2
-# ISO 4217 currencies whose minor units are not 2.
-_MINOR_UNIT_CODES = (
-    (0, "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
-    (3, "BHD IQD JOD KWD LYD OMR TND"),
-    (4, "CLF UYW"),
-)
-MINOR_UNITS: dict[str, int] = {
-    code: units for units, codes in _MINOR_UNIT_CODES for code in codes.split()
-}
-
-
-def minor_units(currency: str) -> int:
-    return MINOR_UNITS.get(currency.upper(), DEFAULT_MINOR_UNITS)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> Decimal:

@@ -9,10 +9,10 @@ import pytest
 from orderflow.services.rewards.money import (
     Rate,
     commission_on,
-    minor_units,
     rate_for,
     to_minor_units,
 )
+from orderflow.shared.currencies import minor_units
 from orderflow.shared.tenants import Commission
 
 
