@@ -1,10 +1,12 @@
 """`python -m demo` (`make demo`): the seed scenarios through a throwaway orderflow.
 
-Starts the embedded stack and every service in a temporary directory on free ports, sends
-each scenario's reports to POST /v1/orders, waits for the events the scenarios expect and
-prints every order's timeline. Exits 0 when everything arrived, 1 (naming what is
-missing) when something did not arrive in time or a service failed. Stops everything it
-started either way.
+Starts the embedded stack and every service in a temporary directory on free ports, with a
+local SMTP server saving mail in that directory and a local webhook receiver; sends each
+scenario's touchpoints to POST /v1/touchpoints and reports to POST /v1/orders, waits for the
+events the scenarios expect and prints every order's timeline on every public topic, then
+what it left behind: the credited members' rewards and ledger, the in-app inboxes, the
+mailbox and the webhooks. Exits 0 when everything arrived, 1 (naming what is missing) when
+something did not arrive in time or a service failed. Stops everything it started either way.
 """
 
 from __future__ import annotations
@@ -21,32 +23,67 @@ from typing import Any
 import httpx
 
 from demo.events import EventLog
-from demo.scenarios import Expect, Scenario, plan
+from demo.outcomes import Outlets, outcome_lines
+from demo.scenarios import SCENARIOS, Expect, Scenario, plan
 from demo.sections import SECTIONS, render
 from demo.system import System, SystemFailed, running_system
-from demo.tenants import DEMO_EXPIRY_S, api_key_variable, secret_env, write_demo_tenants
+from demo.tenants import (
+    DEMO_EXPIRY_S,
+    api_key_variable,
+    hook_secret_variable,
+    secret_env,
+    write_demo_tenants,
+)
+from demo.webhooks import WebhookReceiver
+from orderflow.shared.localmail import local_smtp
+from orderflow.shared.localstack import free_port
 
 DEFAULT_TIMEOUT_S = 60.0
 
 
 async def demo(timeout_s: float) -> int:
     with tempfile.TemporaryDirectory(prefix="orderflow-demo-", ignore_cleanup_errors=True) as tmp:
-        work = Path(tmp)
-        tenants_dir = write_demo_tenants(work / "tenants")
-        secrets = secret_env(tenants_dir, os.environ)
-        env = {**secrets, "ORDERFLOW_TENANTS_DIR": str(tenants_dir)}
-        say(f"starting the embedded stack and the services in {work} ...")
-        try:
-            async with running_system(work, env) as system:
-                code = await _play(system, secrets, timeout_s)
-        except SystemFailed as exc:
-            say(f"demo failed: {exc}")
-            return 1
+        work, mail_port = Path(tmp), free_port()
+        # Always the local server, even if ORDERFLOW_SMTP_HOST names a real one: a demo
+        # must not mail anybody.
+        with WebhookReceiver() as webhooks, local_smtp(mail_port, work / "mail"):
+            tenants_dir = write_demo_tenants(work / "tenants", webhooks.url)
+            secrets = secret_env(tenants_dir, os.environ)
+            env = {**secrets, "ORDERFLOW_TENANTS_DIR": str(tenants_dir), **smtp_env(mail_port)}
+            say(f"starting the embedded stack and the services in {work} ...")
+            say(f"(local SMTP on 127.0.0.1:{mail_port}, webhooks to {webhooks.url})")
+            try:
+                async with running_system(work, env) as system:
+                    outlets = _outlets(system, webhooks, secrets)
+                    code = await _play(system, outlets, secrets, timeout_s)
+            except SystemFailed as exc:
+                say(f"demo failed: {exc}")
+                return 1
     say("stopped the services and the stack")
     return code
 
 
-async def _play(system: System, secrets: dict[str, str], timeout_s: float) -> int:
+def smtp_env(port: int) -> dict[str, str]:
+    return {
+        "ORDERFLOW_SMTP_HOST": "127.0.0.1",
+        "ORDERFLOW_SMTP_PORT": str(port),
+        "ORDERFLOW_SMTP_SECURITY": "plain",
+    }
+
+
+def _outlets(system: System, webhooks: WebhookReceiver, secrets: dict[str, str]) -> Outlets:
+    tenants = {scenario.tenant for scenario in SCENARIOS}
+    return Outlets(
+        rewards_url=system.urls["rewards"],
+        notifier_url=system.urls["notifier"],
+        mail_dir=system.work_dir / "mail",
+        webhooks=webhooks,
+        api_keys={t: secrets[api_key_variable(t)] for t in tenants},
+        hook_secrets={t: secrets.get(hook_secret_variable(t), "") for t in tenants},
+    )
+
+
+async def _play(system: System, outlets: Outlets, secrets: dict[str, str], timeout_s: float) -> int:
     say("ready: " + ", ".join(f"{name} {url}" for name, url in system.urls.items()))
     planned = plan(datetime.now(UTC))
     async with EventLog(system.kafka(), [section.topic for section in SECTIONS]) as log:
@@ -56,6 +93,7 @@ async def _play(system: System, secrets: dict[str, str], timeout_s: float) -> in
         missing = await log.wait_for([s for s, _ in planned], timeout_s, system.check_alive)
         for scenario, _ in planned:
             print_timeline(log, scenario)
+            say("\n".join(await outcome_lines(log, scenario, outlets)))
     if missing:
         _report_missing(missing, timeout_s)
         return 1
@@ -70,19 +108,22 @@ async def _send(ingest_url: str, secrets: dict[str, str], planned: list[Any]) ->
     async with httpx.AsyncClient(base_url=ingest_url, timeout=30.0) as client:
         for scenario, start in ordered:
             key = secrets[api_key_variable(scenario.tenant)]
+            # Touchpoints first, as a click comes before the order (either order works).
+            for touchpoint in scenario.touchpoints(start):
+                await _post(client, key, "/v1/touchpoints", touchpoint)
             for report in scenario.reports(start):
-                await _post(client, key, report)
-    say(f"sent {sum(len(s.statuses) for s, _ in planned)} reports to POST {ingest_url}/v1/orders")
+                await _post(client, key, "/v1/orders", report)
+    reports = sum(len(s.statuses) for s, _ in planned)
+    touches = sum(len(s.touches) for s, _ in planned)
+    say(f"sent {reports} reports to {ingest_url}/v1/orders and {touches} touchpoint(s)")
 
 
-async def _post(client: httpx.AsyncClient, api_key: str, report: dict[str, Any]) -> None:
+async def _post(client: httpx.AsyncClient, api_key: str, path: str, body: dict[str, Any]) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
-    response = await client.post("/v1/orders", json=report, headers=headers)
+    response = await client.post(path, json=body, headers=headers)
     if response.status_code != 202:
-        what = f"{report['tenant']}/{report['order_id']} {report['status']!r}"
-        raise SystemFailed(
-            f"POST /v1/orders ({what}) answered {response.status_code}: {response.text}"
-        )
+        what = f"{body['tenant']}/{body.get('order_id') or body.get('touchpoint_id')}"
+        raise SystemFailed(f"POST {path} ({what}) answered {response.status_code}: {response.text}")
 
 
 def print_timeline(log: EventLog, scenario: Scenario) -> None:

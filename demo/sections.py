@@ -1,7 +1,8 @@
 """What the demo reads and how each topic shows in an order's timeline: one section per topic.
 
-A later service adds its public topic here (orders.attribution.v1, rewards.v1,
-commissions.v1, notifications.v1): a title, column names and a row of each event.
+Each service's public topic has a section: a title, column names and a row of each event.
+The lifecycle's is here; the later services' come from their own modules
+(demo/attribution_section.py, rewards_section.py, notifier_section.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from demo import attribution_section, notifier_section, rewards_section
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 
@@ -45,7 +47,30 @@ LIFECYCLE = Section(
     lifecycle_row,
 )
 
-SECTIONS: tuple[Section, ...] = (LIFECYCLE,)
+ATTRIBUTION = Section(
+    attribution_section.TITLE,
+    attribution_section.TOPIC,
+    attribution_section.COLUMNS,
+    attribution_section.row,
+)
+REWARDS = Section(
+    rewards_section.REWARDS_TITLE,
+    rewards_section.REWARDS_TOPIC,
+    rewards_section.REWARDS_COLUMNS,
+    rewards_section.reward_row,
+)
+COMMISSIONS = Section(
+    rewards_section.COMMISSIONS_TITLE,
+    rewards_section.COMMISSIONS_TOPIC,
+    rewards_section.COMMISSIONS_COLUMNS,
+    rewards_section.commission_row,
+)
+NOTIFICATIONS = Section(
+    notifier_section.TITLE, notifier_section.TOPIC, notifier_section.COLUMNS, notifier_section.row
+)
+
+# The lifecycle first: every other section follows from it.
+SECTIONS: tuple[Section, ...] = (LIFECYCLE, ATTRIBUTION, REWARDS, COMMISSIONS, NOTIFICATIONS)
 
 
 def render(section: Section, events: list[Envelope], indent: str = "    ") -> list[str]:
