@@ -10,7 +10,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orderflow.shared.errors import Rejected
 
 EVENT_NAMESPACE = uuid.UUID("6f0b7c2e-3f0e-4d8a-9a51-0d6c1f7c9e11")
 
@@ -78,3 +80,12 @@ def new_event(
 def record_key(tenant: str, entity_id: str) -> bytes:
     """`<tenant>:<order_id>` (or `<tenant>:<member_id>`): one entity's records stay in order."""
     return f"{tenant}:{entity_id}".encode()
+
+
+def parse_envelope(raw: bytes | None) -> Envelope:
+    """A consumed record's envelope; one that is not an envelope can never succeed."""
+    try:
+        return Envelope.from_bytes(raw or b"")
+    except ValidationError as exc:
+        reason = f"not an orderflow envelope: {exc.errors()[0]['msg']}"
+        raise Rejected(reason, "invalid_envelope") from exc

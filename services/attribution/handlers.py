@@ -22,7 +22,7 @@ from orderflow.services.attribution.domain import (
     decide,
 )
 from orderflow.shared import inbox, outbox, topics
-from orderflow.shared.envelope import Envelope
+from orderflow.shared.envelope import Envelope, parse_envelope
 from orderflow.shared.errors import Rejected
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenants import TenantRegistry, UnknownTenant
@@ -47,7 +47,7 @@ def _bind(event: Envelope) -> None:
 async def on_order_reported(
     conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, tenants: TenantRegistry
 ) -> None:
-    event = messages.parse_envelope(record.value)
+    event = parse_envelope(record.value)
     _bind(event)
     fact = messages.reported_from(event)
     lookback = lookback_of(tenants, event.tenant)
@@ -65,7 +65,7 @@ async def on_order_reported(
 async def on_touchpoint(
     conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, tenants: TenantRegistry
 ) -> None:
-    event = messages.parse_envelope(record.value)
+    event = parse_envelope(record.value)
     _bind(event)
     touch = messages.touch_from(event)
     lookback = lookback_of(tenants, event.tenant)
@@ -88,7 +88,7 @@ async def on_touchpoint(
 async def on_lifecycle(
     conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, tenants: TenantRegistry
 ) -> None:
-    event = messages.parse_envelope(record.value)
+    event = parse_envelope(record.value)
     _bind(event)
     fact = messages.lifecycle_from(event)
     lookback = lookback_of(tenants, event.tenant)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from orderflow.services.attribution.credits import Contributor, Touch
 from orderflow.services.attribution.domain import Lifecycle, Reported
 from orderflow.services.attribution.state import CreditEvent
@@ -17,15 +15,6 @@ REPORTED = "order.reported"
 TOUCHPOINT_RECORDED = "touchpoint.recorded"
 STATUS_CHANGED = "order.status_changed"
 CONFIRMED = "order.confirmed"
-
-
-def parse_envelope(raw: bytes | None) -> Envelope:
-    try:
-        return Envelope.from_bytes(raw or b"")
-    except ValidationError as exc:
-        raise Rejected(
-            f"not an orderflow envelope: {exc.errors()[0]['msg']}", "invalid_envelope"
-        ) from exc
 
 
 def _malformed(event: Envelope, exc: Exception) -> Rejected:

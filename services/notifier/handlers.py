@@ -23,7 +23,7 @@ from orderflow.services.notifier.domain import (
     wants_member_join,
 )
 from orderflow.shared import inbox
-from orderflow.shared.envelope import Envelope
+from orderflow.shared.envelope import Envelope, parse_envelope
 from orderflow.shared.errors import Rejected
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenants import TenantConfig, TenantRegistry, UnknownTenant
@@ -84,7 +84,7 @@ async def on_attribution(
 async def _claimed(
     conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]
 ) -> Envelope | None:
-    event = messages.parse_envelope(record.value)
+    event = parse_envelope(record.value)
     structlog.contextvars.bind_contextvars(
         tenant=event.tenant, order_id=event.order_id, event_id=event.event_id
     )

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from orderflow.services.notifier.domain import Cause, Recipient
 from orderflow.shared.envelope import Envelope, new_event
 from orderflow.shared.errors import Rejected
@@ -28,15 +26,6 @@ class Contact:
     customer_id: str
     email: str | None
     name: str | None
-
-
-def parse_envelope(raw: bytes | None) -> Envelope:
-    try:
-        return Envelope.from_bytes(raw or b"")
-    except ValidationError as exc:
-        raise Rejected(
-            f"not an orderflow envelope: {exc.errors()[0]['msg']}", "invalid_envelope"
-        ) from exc
 
 
 def cause_of(event: Envelope) -> Cause:

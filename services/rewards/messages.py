@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import ValidationError
-
 from orderflow.services.rewards.entries import LedgerEntry, RewardGrant
 from orderflow.services.rewards.facts import (
     Attributed,
@@ -18,6 +16,7 @@ from orderflow.services.rewards.facts import (
     StatusChanged,
     Voided,
 )
+from orderflow.shared import envelope
 from orderflow.shared.envelope import Envelope, new_event
 from orderflow.shared.errors import Rejected
 from orderflow.shared.vocabulary import Category
@@ -26,11 +25,8 @@ REWARD_GRANTED = "reward.granted"
 
 
 def parse_envelope(raw: bytes | None) -> Envelope:
-    try:
-        event = Envelope.from_bytes(raw or b"")
-    except ValidationError as exc:
-        reason = f"not an orderflow envelope: {exc.errors()[0]['msg']}"
-        raise Rejected(reason, "invalid_envelope") from exc
+    """An order event's envelope: rewards decides nothing about events without an order."""
+    event = envelope.parse_envelope(raw)
     if event.order_id is None:
         raise Rejected(f"{event.type} without an order_id", "invalid_event")
     return event

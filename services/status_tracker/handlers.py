@@ -11,6 +11,7 @@ from aiokafka import ConsumerRecord
 from orderflow.services.status_tracker import messages, store
 from orderflow.services.status_tracker.domain import Decision, ExpiryRule, decide, expire
 from orderflow.shared import inbox, outbox, topics
+from orderflow.shared.envelope import parse_envelope
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenants import TenantRegistry
 
@@ -25,7 +26,7 @@ async def on_order_reported(
     tenants: TenantRegistry,
     rules: dict[str, ExpiryRule],
 ) -> None:
-    event = messages.parse_envelope(record.value)
+    event = parse_envelope(record.value)
     structlog.contextvars.bind_contextvars(
         tenant=event.tenant, order_id=event.order_id, event_id=event.event_id
     )

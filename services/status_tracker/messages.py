@@ -6,8 +6,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import ValidationError
-
 from orderflow.services.status_tracker.domain import LifecycleEvent
 from orderflow.services.status_tracker.history import OrderItem, OrderSummary, Report
 from orderflow.shared.envelope import Envelope, new_event
@@ -15,15 +13,6 @@ from orderflow.shared.errors import Rejected
 from orderflow.shared.vocabulary import Category
 
 REPORTED = "order.reported"
-
-
-def parse_envelope(raw: bytes | None) -> Envelope:
-    try:
-        return Envelope.from_bytes(raw or b"")
-    except ValidationError as exc:
-        raise Rejected(
-            f"not an orderflow envelope: {exc.errors()[0]['msg']}", "invalid_envelope"
-        ) from exc
 
 
 def report_from(event: Envelope) -> Report:

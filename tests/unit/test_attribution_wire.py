@@ -21,7 +21,7 @@ from orderflow.services.attribution.domain import (
 from orderflow.services.attribution.requests import HttpError, confirmation_of, order_view
 from orderflow.services.ingest import domain as ingest
 from orderflow.services.ingest.reports import OrderReport, Touchpoint
-from orderflow.shared.envelope import new_event
+from orderflow.shared.envelope import new_event, parse_envelope
 from orderflow.shared.errors import Rejected
 from orderflow.shared.vocabulary import Category, ContributorVia, TouchpointKind
 
@@ -108,7 +108,7 @@ def test_lifecycle_events_say_has_ok_and_when_the_order_became_a_duplicate(
 )
 def test_a_malformed_report_event_can_never_succeed(raw: bytes) -> None:
     with pytest.raises(Rejected):
-        messages.reported_from(messages.parse_envelope(raw))
+        messages.reported_from(parse_envelope(raw))
 
 
 def test_attributed_envelope_carries_the_contract_fields_and_a_cause_independent_id() -> None:
