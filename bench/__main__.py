@@ -6,7 +6,10 @@ On a throwaway embedded stack (temporary directory, free ports) it measures, in 
   kafka    the same reports produced to orders.inbound.v1, until the events are out;
   ceiling  a consume -> produce relay with no database through the same broker over the
            same two hops (in -> hop1 -> out), as processes like the services;
-  single   reports sent one at a time over HTTP: latency without queueing.
+  single   reports sent one at a time over HTTP: latency without queueing;
+  full-chain  HTTP batches of confirmed orders with a contributor through all five
+           services, on a fresh stack of its own, until each order's commission.accrued
+           and the member's in-app notification.sent are out.
 Prints a table and the machine, and writes bench/results/latest.json.
 """
 
@@ -21,9 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.chain import TENANT_PROGRAMME, full_chain
 from bench.phases import Run, Stage, one_at_a_time, order_ids, through_http, through_kafka
 from bench.probe import Probe
 from bench.report import (
+    chain_text,
     machine,
     machine_text,
     single_summary,
@@ -70,12 +75,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 for name in PIPELINE:  # the ceiling gets the machine to itself, as they had
                     system.supervisor.stop(name)
                 ceiling = await _ceiling(system, kafka, probe, args)
-    return _document(single, runs, ceiling, args)
+        chain = await full_chain(work / "chain", env, api_key, args, say)
+    return _document(single, [*runs, chain], ceiling, args)
 
 
 def _tenant(directory: Path) -> Path:
     directory.mkdir(parents=True)
     text = "tenant: bench\nstatus_profile: loyalty\napi_keys: ['${BENCH_API_KEY}']\n"
+    text += TENANT_PROGRAMME
     (directory / "bench.yaml").write_text(text)
     return directory
 
@@ -139,7 +146,7 @@ async def _ceiling(
 def _document(
     single: Run, runs: list[Run], ceiling: Run, args: argparse.Namespace
 ) -> dict[str, Any]:
-    settings = ("reports", "ceiling_reports", "batch", "clients", "single")
+    settings = ("reports", "ceiling_reports", "chain_reports", "batch", "clients", "single")
     return {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {name: getattr(args, name) for name in settings},
@@ -170,6 +177,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "so that its run lasts long enough to measure",
     )
     parser.add_argument(
+        "--chain-reports",
+        type=int,
+        default=1000,
+        help="reports through the full chain (all five services): fewer, as it is far\n"
+        "slower, so that the whole bench stays within about three minutes",
+    )
+    parser.add_argument(
         "--single", type=int, default=50, help="reports sent one at a time, for latency"
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per run")
@@ -187,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     document = {"machine": info, **document}
     say("\n" + table(document["results"]))
+    say(chain_text(document["results"]))
     say(single_text(document["single_report"]) + "\n\n" + machine_text(info))
     say("\n".join(NOTES))
     write_json(args.output, document)

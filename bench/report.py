@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.phases import Run
+from orderflow.shared.topics import NOTIFICATIONS
 
 
 def machine() -> dict[str, Any]:
@@ -50,14 +51,20 @@ def latency(latencies_s: Sequence[float]) -> dict[str, float]:
     return {"p50_ms": percentile_ms(latencies_s, 50), "p99_ms": percentile_ms(latencies_s, 99)}
 
 
-def _first_hop(run: Run) -> dict[str, Any]:
+def _hops(run: Run) -> dict[str, Any]:
+    """Every stage before the last, in order: when all reports were out there, and latency."""
     return {
         topic: {"all_out_after_s": round(seconds, 3), **latency(latencies)}
         for topic, (seconds, latencies) in run.stages.items()
     }
 
 
+def _first_hop(run: Run) -> dict[str, Any]:
+    return dict(list(_hops(run).items())[:1])
+
+
 def summary(run: Run, ceiling: Run) -> dict[str, Any]:
+    hops = _hops(run)
     return {
         "name": run.name,
         "reports": run.reports,
@@ -66,6 +73,7 @@ def summary(run: Run, ceiling: Run) -> dict[str, Any]:
         **latency(run.latencies_s),
         "vs_ceiling": round(run.per_s / ceiling.per_s, 3),
         "first_hop": _first_hop(run),
+        **({"hops": hops} if len(hops) > 1 else {}),
         **run.notes,
     }
 
@@ -78,6 +86,7 @@ LABELS = {
     "http": "HTTP batches -> ingest -> status-tracker",
     "kafka": "orders.inbound.v1 -> ingest -> status-tracker",
     "ceiling": "ceiling: 2-hop Kafka relay, no database",
+    "full-chain": "HTTP batches -> all five services -> notification.sent",
 }
 HEADER = (
     "path",
@@ -126,6 +135,19 @@ def single_text(single: dict[str, Any]) -> str:
         f"one report at a time over HTTP ({single['reports']} reports, no queueing):"
         f" p50 {single['p50_ms']:.0f} ms, p99 {single['p99_ms']:.0f} ms to its lifecycle events"
         f" (hop 1 p50 {hop['p50_ms']:.0f} ms)"
+    )
+
+
+def chain_text(results: Sequence[dict[str, Any]]) -> str:
+    """The full chain's stages, p50 from send to each (its last stage is the table's p50)."""
+    chain = next((r for r in results if r["name"] == "full-chain"), None)
+    if chain is None:
+        return ""
+    stages = [f"{topic} {hop['p50_ms']:.0f}" for topic, hop in chain["hops"].items()]
+    return (
+        "full chain, p50 ms from send to each stage: "
+        + ", ".join([*stages, f"{NOTIFICATIONS} {chain['p50_ms']:.0f}"])
+        + "\n"
     )
 
 
