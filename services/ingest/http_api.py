@@ -39,6 +39,20 @@ def _error(status: int, message: str) -> HttpError:
     return HttpError(status, {"errors": [{"path": "", "message": message}]})
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 past `limit` whether or not Content-Length is sent."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _error(413, f"body over {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _error(413, f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 Accept = Callable[[asyncpg.Connection, Sequence[Any]], Awaitable[Accepted]]
 
 
@@ -144,18 +158,9 @@ class IngestApi:
         return config.tenant
 
     async def _read_body(self, request: Request) -> object:
-        limit = self._settings.max_body_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _error(413, f"body over {limit} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _error(413, f"body over {limit} bytes")
-            chunks.append(chunk)
+        body = await read_body(request, self._settings.max_body_bytes)
         try:
-            return json.loads(b"".join(chunks))
+            return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _error(400, f"body is not JSON: {exc}") from exc
         except RecursionError as exc:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from orderflow.services.ingest.handlers import Accepted, accept_categorised
-from orderflow.services.ingest.http_api import HttpError
+from orderflow.services.ingest.http_api import HttpError, read_body
 from orderflow.services.ingest.reports import ReportRejected
 from orderflow.services.ingest.settings import IngestSettings
 from orderflow.services.ingest.webhooks.common import Ignored, Mapped, Outcome
@@ -110,17 +110,7 @@ class WebhookApi:
             raise _error(401, str(exc)) from None
 
     async def _read_body(self, request: Request) -> bytes:
-        limit = self._settings.max_body_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _error(413, f"body over {limit} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _error(413, f"body over {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_body(request, self._settings.max_body_bytes)
 
     async def _store(self, mapped: Mapped) -> Accepted:
         if self._slots.locked():
