@@ -9,7 +9,6 @@ several replicas, and a reversal that committed first has already cancelled it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,8 +17,8 @@ import asyncpg
 from orderflow.services.rewards import store
 from orderflow.services.rewards.handlers import fire_approval
 from orderflow.shared.envelope import utcnow
-from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
+from orderflow.shared.polling import poll_due
 
 log = get_logger(__name__)
 
@@ -36,19 +35,7 @@ class ApprovalTimers:
         self._batch_size, self._committed = batch_size, committed
 
     async def run(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            fired = 0
-            try:
-                fired = await self.fire_due()
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning(
-                    "approval_timers_retrying", error_type=type(exc).__name__, error=str(exc)
-                )
-            if fired == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), self._interval_s)
+        await poll_due("approval_timers", self.fire_due, self._interval_s, stopping)
 
     async def fire_due(self, now: datetime | None = None) -> int:
         """Fire every timer due at `now` (default: the clock); returns how many fired."""

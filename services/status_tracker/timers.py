@@ -9,7 +9,6 @@ and a confirmation that committed first has already cancelled it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import asyncpg
@@ -18,8 +17,8 @@ from orderflow.services.status_tracker import store
 from orderflow.services.status_tracker.domain import ExpiryRule
 from orderflow.services.status_tracker.handlers import fire_expiry
 from orderflow.shared.envelope import utcnow
-from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
+from orderflow.shared.polling import poll_due
 
 log = get_logger(__name__)
 
@@ -37,17 +36,7 @@ class ExpiryTimers:
         self._interval_s, self._batch_size, self._committed = interval_s, batch_size, committed
 
     async def run(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            fired = 0
-            try:
-                fired = await self.fire_due()
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("expiry_timers_retrying", error_type=type(exc).__name__, error=str(exc))
-            if fired == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), self._interval_s)
+        await poll_due("expiry_timers", self.fire_due, self._interval_s, stopping)
 
     async def fire_due(self) -> int:
         now = utcnow()

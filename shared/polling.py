@@ -1,0 +1,33 @@
+"""The loop behind every durable timer: fire what is due, wait, repeat, until stopped.
+
+A transient failure (database down) is logged and tried again at the next tick; anything
+else ends the loop, which stops the service so the orchestrator restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from orderflow.shared.errors import is_transient
+from orderflow.shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def poll_due(
+    name: str, fire_due: Callable[[], Awaitable[int]], interval_s: float, stopping: asyncio.Event
+) -> None:
+    """Call `fire_due` until `stopping`; wait `interval_s` only when nothing was due."""
+    while not stopping.is_set():
+        fired = 0
+        try:
+            fired = await fire_due()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning(f"{name}_retrying", error_type=type(exc).__name__, error=str(exc))
+        if fired == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval_s)
