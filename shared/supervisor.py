@@ -105,6 +105,9 @@ class Supervisor:
         threading.Thread(target=self._pump, args=(name, child), daemon=True).start()
         return process.pid
 
+    def names(self) -> list[str]:
+        return list(self._children)
+
     def pid(self, name: str) -> int:
         return self._children[name].process.pid
 

@@ -7,11 +7,12 @@ import importlib
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from orderflow.shared.cli import SERVICES
@@ -179,3 +180,24 @@ def report(
 
 def of_type(events: list[Envelope], type_: str, order_id: str | None = None) -> list[Envelope]:
     return [e for e in events if e.type == type_ and (order_id is None or e.order_id == order_id)]
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str = "the condition", timeout: float = 60.0
+) -> None:
+    """Wait until `check()` is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def blocked_on_lock(db: asyncpg.Connection, role: str) -> bool:
+    """Whether a session of `role` in the test's database is waiting on a lock."""
+    waiting = await db.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND usename = $1 AND wait_event_type = 'Lock'",
+        role,
+    )
+    return bool(waiting)

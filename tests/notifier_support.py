@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,16 +152,6 @@ class HookReceiver:
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, body in self.accepted]
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def notifications(env: dict[str, str]) -> list[asyncpg.Record]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.service import Service
 from orderflow.shared.vocabulary import Category
-from tests.harness import TopicReader, producer, report, running
+from tests.harness import TopicReader, eventually, producer, report, running
 from tests.integration.attribution_inputs import (
     KEYS,
     credit_of,
@@ -44,14 +42,6 @@ def base_url(service: Service) -> str:
 
 def auth(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[name]}"}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30.0) -> None:
-    for _ in range(int(timeout_s / 0.2)):
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("the condition never became true")
 
 
 def credits(events: list[Envelope], order_id: str) -> list[tuple[Any, ...]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from orderflow.services.attribution.domain import OrderAttribution, decide
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.supervisor import Supervisor
-from tests.harness import TopicReader, free_port, producer
+from tests.harness import TopicReader, blocked_on_lock, eventually, free_port, producer
 from tests.integration.attribution_inputs import (
     publish,
     reported,
@@ -64,37 +63,6 @@ def expected_ids(inputs: list[Envelope]) -> set[str]:
     return ids
 
 
-@pytest.fixture
-def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    running = Supervisor(log_dir=tmp_path / "logs")
-    try:
-        yield running
-    finally:
-        running.stop_all()
-        print(f"--- attribution\n{running.tail('attribution', 20)}")
-
-
-@pytest.fixture
-async def db(stack_env: dict[str, str]) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(stack_env["DATABASE_URL"])
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-async def blocked_on_lock(db: asyncpg.Connection, timeout_s: float = 60.0) -> None:
-    query = (
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE usename = 'orderflow_attribution' AND wait_event_type = 'Lock'"
-    )
-    for _ in range(int(timeout_s / 0.1)):
-        if await db.fetchval(query):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the service never blocked on the held row lock")
-
-
 async def test_sigkill_mid_transaction_loses_and_duplicates_no_credit(
     stack_env: dict[str, str], tmp_path: Path, supervisor: Supervisor, db: asyncpg.Connection
 ) -> None:
@@ -124,7 +92,7 @@ async def test_sigkill_mid_transaction_loses_and_duplicates_no_credit(
         await held.start()
         await db.execute("SELECT 1 FROM attribution.orders WHERE order_id = 'o-block' FOR UPDATE")
         await publish(send, *after)
-        await blocked_on_lock(db)
+        await eventually(lambda: blocked_on_lock(db, "orderflow_attribution"), "a blocked batch")
         supervisor.kill("attribution", signal.SIGKILL)
         await asyncio.to_thread(supervisor.stop, "attribution")  # reaps the killed process
         await held.rollback()

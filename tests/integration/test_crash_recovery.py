@@ -31,7 +31,16 @@ from orderflow.shared.cli import SERVICES
 from orderflow.shared.db import SHARED_MIGRATIONS, migration_files
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.supervisor import Supervisor
-from tests.harness import TopicReader, free_port, producer, report, tenant_env, write_tenants
+from tests.harness import (
+    TopicReader,
+    blocked_on_lock,
+    eventually,
+    free_port,
+    producer,
+    report,
+    tenant_env,
+    write_tenants,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -92,16 +101,6 @@ def fleet(stack_env: dict[str, str], tmp_path: Path) -> Iterator[Fleet]:
             print(f"--- {name}\n{supervisor.tail(name, 15)}")
 
 
-@pytest.fixture
-async def db(stack_env: dict[str, str]) -> AsyncIterator[asyncpg.Connection]:
-    """The test's own admin connection to the services' database."""
-    conn = await asyncpg.connect(stack_env["DATABASE_URL"])
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 def orders(count: int) -> list[str]:
     return [f"o-{n:03d}" for n in range(count)]
 
@@ -146,22 +145,6 @@ async def read_effects(reader: TopicReader, count: int) -> list[Envelope]:
     """Until `count` distinct events are there, then a little longer so repeats show up."""
     await reader.read_until(lambda es: len({e.event_id for e in es}) >= count, timeout=120)
     return await reader.settle(2.0)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 60.0
-    while not await check():
-        assert time.monotonic() < deadline, f"never {what}"
-        await asyncio.sleep(0.1)
-
-
-async def blocked_on_a_lock(db: asyncpg.Connection, role: str) -> bool:
-    waiting = await db.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND usename = $1 AND wait_event_type = 'Lock'",
-        role,
-    )
-    return bool(waiting)
 
 
 async def tracker_rows(db: asyncpg.Connection) -> dict[str, int]:
@@ -217,7 +200,7 @@ async def stop_tracker_mid_batch(
         async with rows_locked(env, lock, "o-050") as locked:
             assert locked == 1
             await send_phase(send, order_ids, 1)
-            await eventually(lambda: blocked_on_a_lock(db, TRACKER_ROLE), "blocked on o-050")
+            await eventually(lambda: blocked_on_lock(db, TRACKER_ROLE), "blocked on o-050")
             await interrupt()
         await after_release()
         await send_phase(send, order_ids, 2)
@@ -293,7 +276,7 @@ async def test_relay_killed_between_publish_and_mark_sends_the_same_events_again
         assert locked == 100
         await db.execute(relay_lock.format("unlock"))
         await reports.read_until(lambda es: len(es) >= 100)
-        await eventually(lambda: blocked_on_a_lock(db, INGEST_ROLE), "blocked marking sent")
+        await eventually(lambda: blocked_on_lock(db, INGEST_ROLE), "blocked marking sent")
         assert await outbox_unsent(db, "ingest") == 100, "published, and not marked sent"
         fleet.supervisor.kill("ingest", signal.SIGKILL)
         assert await fleet.exit_code("ingest", 10.0) == -signal.SIGKILL

@@ -20,13 +20,12 @@ from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.localmail import LocalMailbox, local_smtp
 from orderflow.shared.service import Service
-from tests.harness import TEST_KEYS, TopicReader, free_port, producer, report, running
+from tests.harness import TEST_KEYS, TopicReader, eventually, free_port, producer, report, running
 from tests.notifier_support import (
     HOOK_SECRET,
     HookReceiver,
     count_status,
     customer_email,
-    eventually,
     member_event,
     notifications,
     reported,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -21,13 +20,12 @@ from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.localmail import local_smtp
 from orderflow.shared.supervisor import Supervisor
-from tests.harness import TopicReader, free_port, producer, tenant_env
+from tests.harness import TopicReader, eventually, free_port, producer, tenant_env
 from tests.notifier_support import (
     CUSTOMER_NAME,
     HookReceiver,
     count_status,
     customer_email,
-    eventually,
     member_event,
     notifications,
     reported,
@@ -41,16 +39,6 @@ ORDERS, REWARDS, BATCH = 30, 20, 10
 # Per order: two status changes x (customer, merchant) x (email, in_app); per reward: the
 # member's in_app, webhook and e-mail.
 TOTAL = ORDERS * 2 * 4 + REWARDS * 3
-
-
-@pytest.fixture
-def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    supervisor = Supervisor(log_dir=tmp_path / "logs")
-    try:
-        yield supervisor
-    finally:
-        supervisor.stop_all()
-        print(supervisor.tail("notifier", 20))
 
 
 def inputs() -> list[tuple[str, Envelope]]:

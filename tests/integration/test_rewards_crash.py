@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.localstack import free_port
 from orderflow.shared.supervisor import Supervisor
-from tests.harness import TopicReader, producer
+from tests.harness import TopicReader, blocked_on_lock, eventually, producer
 from tests.rewards_support import TENANT_VARS, attributed, lifecycle_story, write_reward_tenants
 
 pytestmark = pytest.mark.integration
@@ -48,44 +46,9 @@ EXPECTED_COMMISSIONS = ORDERS + ORDERS // 3  # every accrual, and a reversal per
 EXPECTED_REWARDS = MEMBERS * (1 + ORDERS // MEMBERS - 2)
 
 
-@pytest.fixture
-def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    supervisor = Supervisor(log_dir=tmp_path / "logs")
-    try:
-        yield supervisor
-    finally:
-        supervisor.stop_all()
-        print(f"--- rewards\n{supervisor.tail('rewards', 20)}")
-
-
-@pytest.fixture
-async def db(stack_env: dict[str, str]) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(stack_env["DATABASE_URL"])
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 60.0
-    while not await check():
-        assert time.monotonic() < deadline, f"never {what}"
-        await asyncio.sleep(0.1)
-
-
 async def count(db: asyncpg.Connection, table: str) -> int:
     value: int = await db.fetchval(f"SELECT count(*) FROM rewards.{table}")
     return value
-
-
-async def blocked(db: asyncpg.Connection) -> bool:
-    waiting = await db.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND usename = $1 AND wait_event_type = 'Lock'",
-        ROLE,
-    )
-    return bool(waiting)
 
 
 def distinct(events: list[Envelope]) -> dict[str, Envelope]:
@@ -125,7 +88,7 @@ async def test_rewards_killed_mid_stream_loses_and_duplicates_nothing(
                 else topics.ORDERS_LIFECYCLE
             )
             await send(topic, f"aff:{e.order_id}", e.to_bytes())
-    await eventually(lambda: blocked(db), f"blocked on {BLOCKED_ORDER}")
+    await eventually(lambda: blocked_on_lock(db, ROLE), f"blocked on {BLOCKED_ORDER}")
     supervisor.kill("rewards", signal.SIGKILL)
     await eventually(lambda: _true("rewards" in supervisor.exited()), "exited")
     assert supervisor.exited()["rewards"] == -signal.SIGKILL
