@@ -25,7 +25,7 @@ from tests.harness import TopicReader, running
 
 pytestmark = pytest.mark.integration
 
-FIXTURES = Path(__file__).parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 # The secrets of the official vectors in SIGNATURES.md, so the fixtures' published
 # signatures can be sent exactly as computed there.
 SECRETS = {

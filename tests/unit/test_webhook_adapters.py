@@ -1,4 +1,4 @@
-"""Platform payloads -> (report, category), on the real fixture files of shared/fixtures."""
+"""Platform payloads -> (report, category), on the real fixture files of tests/fixtures (copied from their sources, see SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from orderflow.services.ingest.webhooks import shopify, stripe, woocommerce
 from orderflow.services.ingest.webhooks.common import Ignored, Mapped, Outcome
 from orderflow.shared.vocabulary import Category
 
-FIXTURES = Path(__file__).parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SHOPIFY_ORDER_FILES = [
     ("shopify_orders_create.json", "orders/create"),
     ("shopify_orders_paid.json", "orders/paid"),

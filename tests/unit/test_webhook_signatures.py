@@ -1,4 +1,4 @@
-"""The three webhook signing schemes against the official vectors of shared/fixtures/SIGNATURES.md."""
+"""The three webhook signing schemes against the official vectors of tests/fixtures/SIGNATURES.md."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from orderflow.services.ingest.webhooks.signatures import (
     woocommerce_signature,
 )
 
-FIXTURES = Path(__file__).parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 # Shopify's own test (shopify-app-js validate.test.ts): S1.
 S1_SECRET, S1_BODY = "test_secret_key", b'{"foo": "bar"}'
