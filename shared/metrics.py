@@ -17,6 +17,12 @@ RETRIES = Counter(
 HANDLE_SECONDS = Histogram(
     "orderflow_batch_seconds", "Time to handle and commit one partition batch", ["service"]
 )
+BATCH_RECORDS = Histogram(
+    "orderflow_batch_records",
+    "Records in one partition batch handled in one transaction",
+    ["service", "topic"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
 RELAY_PUBLISHED = Counter("orderflow_relay_published_total", "Outbox rows published", ["service"])
 OUTBOX_PENDING = Gauge("orderflow_outbox_pending", "Outbox rows not yet published", ["service"])
 STATUS_UNMAPPED = Counter(

@@ -6,6 +6,7 @@ so the event exists if and only if the state change committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -39,6 +40,32 @@ async def enqueue(
         topic,
         key,
         event.to_bytes(),
+    )
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope, bytes | None]]
+) -> None:
+    """`enqueue` for a whole batch, `(topic, event, key)` in order: one statement.
+
+    Rows get ids in the order given (the relay publishes in id order), so one key's events
+    keep the order the handler decided them in.
+    """
+    if not items:
+        return
+    keys = [
+        key if key is not None or e.order_id is None else record_key(e.tenant, e.order_id)
+        for _, e, key in items
+    ]
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, value)"
+        " SELECT e, t, k, v FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[])"
+        " WITH ORDINALITY AS r(e, t, k, v, n) ORDER BY n"
+        " ON CONFLICT (topic, event_id) DO NOTHING",
+        [e.event_id for _, e, _ in items],
+        [topic for topic, _, _ in items],
+        keys,
+        [e.to_bytes() for _, e, _ in items],
     )
 
 

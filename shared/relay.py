@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
 
 from orderflow.shared import metrics, outbox
 from orderflow.shared.errors import is_transient
@@ -30,13 +30,13 @@ class OutboxRelay:
         self,
         service: str,
         dsn_connect: Any,
-        producer: AIOKafkaProducer,
+        broker: KafkaBroker,
         kafka: KafkaSettings,
         settings: ServiceSettings,
     ) -> None:
         self._service = service
         self._connect = dsn_connect
-        self.producer = producer
+        self.broker = broker
         self._kafka = kafka
         self._settings = settings
         self._wake = asyncio.Event()
@@ -51,9 +51,6 @@ class OutboxRelay:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-
-    async def close(self) -> None:
-        await self.producer.stop()
 
     async def run(self) -> None:
         while not self._stopping:
@@ -133,15 +130,15 @@ class OutboxRelay:
     async def publish(self, rows: list[outbox.OutboxRow]) -> list[BaseException | None]:
         """Send every row and wait for every acknowledgement; the error of each row, or None.
 
-        send() appends in order and aiokafka keeps one batch in flight per partition, so the
-        order of rows with one key survives.
+        The broker's producer appends in order and aiokafka keeps one batch in flight per
+        partition, so the order of rows with one key survives.
         """
         pending: list[asyncio.Future[object]] = []
         for row in rows:
             try:
                 pending.append(
-                    await self.producer.send(
-                        self._kafka.topic(row.topic), value=row.value, key=row.key
+                    await self.broker.publish(
+                        row.value, self._kafka.topic(row.topic), key=row.key, no_confirm=True
                     )
                 )
             except Exception as exc:  # refused before sending, e.g. a record over the size limit

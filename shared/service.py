@@ -19,11 +19,12 @@ from pathlib import Path
 
 import asyncpg
 import uvicorn
+from faststream.kafka import KafkaBroker
 from starlette.routing import BaseRoute
 
 from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate
 from orderflow.shared.http import build_app
-from orderflow.shared.kafka import make_consumer, make_producer
+from orderflow.shared.kafka import make_broker, subscribe_batches
 from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.logging import configure_logging, get_logger
 from orderflow.shared.provision import role_name, schema_name
@@ -82,7 +83,8 @@ class Service:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: ConsumerRunner | None = None
-        self._runner_task: asyncio.Task[None] | None = None
+        self.broker: KafkaBroker | None = None
+        self._joined = False
         self._server: uvicorn.Server | None = None
         self._socket: socket.socket | None = None
         self.runtime: Runtime | None = None
@@ -96,13 +98,14 @@ class Service:
         pool = await create_pool(dsn, schema, self.db.pool_min, self.db.pool_max)
         async with pool.acquire() as conn:
             await migrate(conn, schema, [SHARED_MIGRATIONS, self._migrations])
-        producer = make_producer(self.kafka, client_id=f"{self.name}-relay")
-        await producer.start()
+        broker = self.broker = make_broker(
+            self.kafka, client_id=self.name, graceful_timeout_s=self.settings.shutdown_timeout_s / 2
+        )
 
         async def connect() -> asyncpg.Connection:
             return await asyncpg.connect(dsn, server_settings={"search_path": schema})
 
-        relay = OutboxRelay(self.name, connect, producer, self.kafka, self.settings)
+        relay = OutboxRelay(self.name, connect, broker, self.kafka, self.settings)
         self.runtime = Runtime(self.name, self.settings, self.kafka, self.db, tenants, pool, relay)
         parts = self._build(self.runtime)
         specs = [
@@ -112,10 +115,20 @@ class Service:
             self.kafka,
             [*specs, TopicSpec(dead_letter_topic(self.name), self.kafka.topic_partitions)],
         )
-        self._spawn(relay.run())
         if parts.handlers:
             self._runner = self._make_runner(parts, pool, relay)
-            self._runner_task = self._spawn(self._runner.run())
+            subscribe_batches(
+                broker,
+                self.kafka,
+                topics=self._runner.topics,
+                group=self.name,
+                max_records=self.settings.consumer_max_records,
+                listener=self._runner.listener(),
+                on_batch=self._runner.on_batch,
+            )
+        await broker.start()
+        self._joined = True
+        self._spawn(relay.run())
         for loop in parts.loops:
             self._spawn(loop(self._stopping))
         self._server = uvicorn.Server(
@@ -134,15 +147,8 @@ class Service:
     def _make_runner(
         self, parts: Components, pool: asyncpg.Pool, relay: OutboxRelay
     ) -> ConsumerRunner:
-        consumer = make_consumer(
-            self.kafka,
-            group_id=self.name,
-            client_id=self.name,
-            max_records=self.settings.consumer_max_records,
-        )
         return ConsumerRunner(
             service=self.name,
-            consumer=consumer,
             topic_of=self.kafka.topic,
             handlers=parts.handlers,
             pool=pool,
@@ -170,13 +176,10 @@ class Service:
         except Exception:
             database = False
         try:
-            async with asyncio.timeout(1.0):
-                await self.runtime.relay.producer.client.fetch_all_metadata()
-            reachable = True
+            reachable = self.broker is not None and await self.broker.ping(timeout=1.0)
         except Exception:
             reachable = False
-        joined = self._runner.started if self._runner else True
-        return {"database": database, "migrations": True, "broker": reachable and joined}
+        return {"database": database, "migrations": True, "broker": reachable and self._joined}
 
     def request_stop(self) -> None:
         self._stopping.set()
@@ -188,12 +191,13 @@ class Service:
         """Consumers first (their last batch commits), then the relay drains, then the rest."""
         self._stopping.set()
         budget = self.settings.shutdown_timeout_s
-        if self._runner and self._runner_task:
+        if self._runner:
             self._runner.stop()
-            if not self._runner.started:
-                self._runner_task.cancel()  # still joining its group: nothing is in flight
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._runner_task), budget / 2)
+        if self.broker is not None:
+            # FastStream waits up to its graceful timeout (budget / 2) for the batch in flight.
+            with contextlib.suppress(Exception):
+                for subscriber in self.broker.subscribers:
+                    await subscriber.stop()
         if self.runtime:
             self.runtime.relay.stop()
         if self._server:
@@ -202,8 +206,10 @@ class Service:
             await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), budget / 2)
         for task in self._tasks:
             task.cancel()
+        if self.broker is not None:
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
         if self.runtime:
-            await self.runtime.relay.close()
             await self.runtime.pool.close()
         if self._socket and not (self._server and self._server.started):
             self._socket.close()

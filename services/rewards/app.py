@@ -11,6 +11,7 @@ from orderflow.services.rewards.http_api import RewardsApi
 from orderflow.services.rewards.settings import RewardsSettings
 from orderflow.services.rewards.timers import ApprovalTimers
 from orderflow.shared import topics
+from orderflow.shared.runner import each_record
 from orderflow.shared.service import Components, Runtime
 from orderflow.shared.tenants import TenantRegistry
 
@@ -36,8 +37,12 @@ def build(runtime: Runtime) -> Components:
     api = RewardsApi(runtime.pool, runtime.tenants, settings.page_max)
     return Components(
         handlers={
-            topics.ORDERS_LIFECYCLE: partial(handlers.on_lifecycle, programmes=by_tenant),
-            topics.ORDERS_ATTRIBUTION: partial(handlers.on_attribution, programmes=by_tenant),
+            topics.ORDERS_LIFECYCLE: each_record(
+                partial(handlers.on_lifecycle, programmes=by_tenant)
+            ),
+            topics.ORDERS_ATTRIBUTION: each_record(
+                partial(handlers.on_attribution, programmes=by_tenant)
+            ),
         },
         routes=api.routes(),
         loops=[timers.run],

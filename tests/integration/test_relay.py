@@ -10,7 +10,7 @@ import pytest
 from orderflow.shared import outbox
 from orderflow.shared.db import SHARED_MIGRATIONS, migrate
 from orderflow.shared.envelope import Envelope, new_event
-from orderflow.shared.kafka import make_producer
+from orderflow.shared.kafka import make_broker
 from orderflow.shared.provision import role_name
 from orderflow.shared.relay import OutboxRelay
 from orderflow.shared.settings import DatabaseSettings, ServiceSettings
@@ -46,20 +46,20 @@ async def test_rows_are_published_in_order_and_a_refused_row_is_parked_not_retri
 ) -> None:
     conn = await _connect(stack_env)
     kafka = kafka_settings(stack_env)
-    producer = make_producer(kafka, client_id="relay-test")
-    await producer.start()
+    broker = make_broker(kafka, client_id="relay-test", graceful_timeout_s=1.0)
+    await broker.start()
     try:
         await outbox.enqueue(conn, TOPIC, _event("o-1", 1))
         await outbox.enqueue(
             conn, TOPIC, _event("o-1", 2, padding=2 * 1024 * 1024)
         )  # over the record limit
         await outbox.enqueue(conn, TOPIC, _event("o-1", 3))
-        relay = OutboxRelay("ingest", None, producer, kafka, ServiceSettings())
+        relay = OutboxRelay("ingest", None, broker, kafka, ServiceSettings())
         published = await relay.publish_once(conn)
         again = await relay.publish_once(conn)
         rows = await conn.fetch("SELECT sent_at, parked_at, error FROM outbox ORDER BY id")
     finally:
-        await producer.stop()
+        await broker.stop()
         await conn.close()
     async with TopicReader(stack_env, TOPIC) as reader:
         events = await reader.read_until(lambda es: len(es) >= 2)
