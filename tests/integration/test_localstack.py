@@ -33,6 +33,7 @@ from orderflow.shared.topics import ORDERS_INBOUND, TopicSpec
 from tests.infra import Infra, InfraModeError, drop_database, gone_soon
 
 pytestmark = pytest.mark.integration
+DURABILITY = ("fsync", "synchronous_commit")
 
 
 def as_role(dsn: str, service: str) -> str:
@@ -227,6 +228,27 @@ async def test_local_stack_keeps_postgres_data_across_restarts_and_leaves_no_pro
         conn = await asyncpg.connect(again.database_url)
         assert await conn.fetchval("SELECT v FROM kept") == "first run"
         await conn.close()
+
+
+async def test_local_stack_is_durable_by_default(tmp_path: Path) -> None:
+    with LocalStack(tmp_path) as stack:
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            settings = [await conn.fetchval(f"SHOW {name}") for name in DURABILITY]
+        finally:
+            await conn.close()
+    assert settings == ["on", "on"]
+
+
+async def test_the_tests_own_embedded_stack_trades_durability_for_speed(infra: Infra) -> None:
+    if infra.stack is None:
+        pytest.skip(f"only the embedded stack is started by the tests, not {infra.mode}")
+    conn = await asyncpg.connect(infra.admin_dsn)
+    try:
+        settings = [await conn.fetchval(f"SHOW {name}") for name in DURABILITY]
+    finally:
+        await conn.close()
+    assert settings == ["off", "off"]
 
 
 def test_stack_command_prints_its_env_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
