@@ -10,7 +10,6 @@ from orderflow.services.status_tracker.domain import ExpiryRule
 from orderflow.services.status_tracker.settings import TrackerSettings
 from orderflow.services.status_tracker.timers import ExpiryTimers
 from orderflow.shared import topics
-from orderflow.shared.runner import each_record
 from orderflow.shared.service import Components, Runtime
 from orderflow.shared.tenants import TenantRegistry
 from orderflow.shared.vocabulary import normalise_status
@@ -46,9 +45,7 @@ def build(runtime: Runtime) -> Components:
     )
     return Components(
         handlers={
-            topics.ORDER_REPORTS: each_record(
-                partial(handlers.on_order_reported, tenants=runtime.tenants, rules=rules)
-            )
+            topics.ORDER_REPORTS: partial(handlers.on_order_reported, rules=rules),
         },
         loops=[timers.run],
         topics=[topics.ORDERS_LIFECYCLE],

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeAlias
 
-from orderflow.services.status_tracker.domain import LifecycleEvent
+from orderflow.services.status_tracker.domain import Decision, LifecycleEvent
 from orderflow.services.status_tracker.history import OrderItem, OrderSummary, Report
+from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope, new_event
 from orderflow.shared.errors import Rejected
 from orderflow.shared.vocabulary import Category
 
 REPORTED = "order.reported"
+# An outbox row to be: (topic, envelope, key); the key None means `<tenant>:<order_id>`.
+Outgoing: TypeAlias = tuple[str, Envelope, bytes | None]
+
+
+def order_key(event: Envelope) -> tuple[str, str]:
+    """(tenant, order_id) of a report; `report_from` has checked it has an order id."""
+    assert event.order_id is not None
+    return event.tenant, event.order_id
+
+
+def reports_by_event(events: Sequence[Envelope]) -> dict[str, Report]:
+    """Each event's report by event id; every record is checked, the first of an id is kept."""
+    reports: dict[str, Report] = {}
+    for event in events:
+        reports.setdefault(event.event_id, report_from(event))
+    return reports
 
 
 def report_from(event: Envelope) -> Report:
@@ -75,3 +93,17 @@ def lifecycle_envelope(
         data=dict(event.data),
         discriminator=f"{tenant}:{order_id}:{event.discriminator}",
     )
+
+
+def outgoing(
+    decision: Decision, tenant: str, order_id: str, causation_id: str, correlation_id: str
+) -> list[Outgoing]:
+    """The decision's lifecycle events as outbox rows, in the order they were decided."""
+    return [
+        (
+            topics.ORDERS_LIFECYCLE,
+            lifecycle_envelope(event, tenant, order_id, causation_id, correlation_id),
+            None,
+        )
+        for event in decision.events
+    ]

@@ -3,72 +3,129 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
-from orderflow.services.status_tracker.domain import OrderState
+from orderflow.services.status_tracker.domain import Decision, OrderState
 from orderflow.services.status_tracker.history import HistoryEntry, OrderItem, OrderSummary
+from orderflow.shared import locks
 from orderflow.shared.vocabulary import Category
 
-
-async def lock_order(conn: asyncpg.Connection, tenant: str, order_id: str) -> None:
-    """Serialise everything that changes one order (reports, the expiry timer, replicas)."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant}:{order_id}"
-    )
-
-
-async def load(
-    conn: asyncpg.Connection, tenant: str, order_id: str
-) -> tuple[OrderState | None, list[HistoryEntry], str | None]:
-    """The order's state, its history, and the correlation id of its first report."""
-    row = await conn.fetchrow(
-        "SELECT * FROM orders WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-    rows = await conn.fetch(
-        "SELECT * FROM history WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-    if row is None:
-        return None, [_entry(r) for r in rows], None
-    return _state(row), [_entry(r) for r in rows], row["correlation_id"]
+OrderKey: TypeAlias = tuple[str, str]  # (tenant, order_id)
+_ORDER_COLUMNS = (
+    "tenant, order_id, status, category, current_report_id, occurred_at, has_ok,"
+    " confirmed_emitted, reversed_emitted, summary, expiry_due_at, correlation_id"
+)
+_HISTORY_COLUMNS = (
+    "tenant, order_id, report_id, status, category, source, occurred_at, received_at, summary"
+)
+_KEYS_IN = "(tenant, order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
 
 
-async def save(
-    conn: asyncpg.Connection,
-    tenant: str,
-    order_id: str,
-    state: OrderState,
-    entry: HistoryEntry | None,
-    correlation_id: str,
-) -> None:
-    if entry is not None:
-        await conn.execute(
-            "INSERT INTO history (tenant, order_id, report_id, status, category, source, occurred_at,"
-            " received_at, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
-            tenant,
-            order_id,
-            entry.report_id,
-            entry.status,
-            entry.category.value if entry.category else None,
-            entry.source,
-            entry.occurred_at,
-            entry.received_at,
-            json.dumps(summary_json(entry.summary)) if entry.summary else None,
+@dataclass(frozen=True)
+class Order:
+    """One order as stored, plus the history entries decided since it was loaded."""
+
+    tenant: str
+    order_id: str
+    state: OrderState | None = None
+    history: tuple[HistoryEntry, ...] = ()
+    correlation_id: str | None = None  # of the order's first report
+    unsaved: tuple[HistoryEntry, ...] = ()
+
+    def after(self, decision: Decision, correlation_id: str) -> Order:
+        new = () if decision.new_entry is None else (decision.new_entry,)
+        return replace(
+            self,
+            state=decision.state,
+            history=self.history + new,
+            correlation_id=self.correlation_id or correlation_id,
+            unsaved=self.unsaved + new,
         )
+
+
+def lock_key(tenant: str, order_id: str) -> str:
+    """The advisory lock key of one order, taken by the consumer and the expiry timer alike."""
+    return f"{tenant}:{order_id}"
+
+
+async def lock_orders(conn: asyncpg.Connection, keys: Iterable[OrderKey]) -> None:
+    """Serialise everything that changes an order (reports, the expiry timer, replicas)."""
+    await locks.take(conn, [lock_key(tenant, order_id) for tenant, order_id in keys])
+
+
+async def load_many(conn: asyncpg.Connection, keys: Iterable[OrderKey]) -> dict[OrderKey, Order]:
+    """Every order of `keys` with its history: two statements, whatever the number of orders."""
+    wanted = sorted(set(keys))
+    tenants, order_ids = [k[0] for k in wanted], [k[1] for k in wanted]
+    rows = await conn.fetch(f"SELECT * FROM orders WHERE {_KEYS_IN}", tenants, order_ids)
+    entries = await conn.fetch(f"SELECT * FROM history WHERE {_KEYS_IN}", tenants, order_ids)
+    history: dict[OrderKey, list[HistoryEntry]] = {}
+    for r in entries:
+        history.setdefault((r["tenant"], r["order_id"]), []).append(_entry(r))
+    orders = {k: Order(*k, history=tuple(history.get(k, ()))) for k in wanted}
+    for r in rows:
+        key = (r["tenant"], r["order_id"])
+        orders[key] = replace(orders[key], state=_state(r), correlation_id=r["correlation_id"])
+    return orders
+
+
+async def save_many(conn: asyncpg.Connection, orders: Sequence[Order]) -> None:
+    """Append the orders' new history entries, then upsert their states: two statements."""
+    entries = [(o, e) for o in orders for e in o.unsaved]
+    if entries:
+        await conn.execute(
+            f"INSERT INTO history ({_HISTORY_COLUMNS}) SELECT * FROM unnest($1::text[],"
+            " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],"
+            " $8::timestamptz[], $9::jsonb[])",
+            *_columns([_history_row(o, e) for o, e in entries], 9),
+        )
+    saved = [o for o in orders if o.state is not None]
+    if not saved:
+        return
     await conn.execute(
-        "INSERT INTO orders (tenant, order_id, status, category, current_report_id, occurred_at, has_ok,"
-        " confirmed_emitted, reversed_emitted, summary, expiry_due_at, correlation_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)"
+        f"INSERT INTO orders ({_ORDER_COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[],"
+        " $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[], $8::boolean[],"
+        " $9::boolean[], $10::jsonb[], $11::timestamptz[], $12::text[])"
         " ON CONFLICT (tenant, order_id) DO UPDATE SET status = EXCLUDED.status,"
         " category = EXCLUDED.category, current_report_id = EXCLUDED.current_report_id,"
         " occurred_at = EXCLUDED.occurred_at, has_ok = EXCLUDED.has_ok,"
         " confirmed_emitted = EXCLUDED.confirmed_emitted, reversed_emitted = EXCLUDED.reversed_emitted,"
         " summary = EXCLUDED.summary, expiry_due_at = EXCLUDED.expiry_due_at, updated_at = now()",
-        tenant,
-        order_id,
+        *_columns([_order_row(o) for o in saved], 12),
+    )
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows turned into one array per column, the shape `unnest` takes."""
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+def _history_row(order: Order, entry: HistoryEntry) -> tuple[Any, ...]:
+    return (
+        order.tenant,
+        order.order_id,
+        entry.report_id,
+        entry.status,
+        entry.category.value if entry.category else None,
+        entry.source,
+        entry.occurred_at,
+        entry.received_at,
+        json.dumps(summary_json(entry.summary)) if entry.summary else None,
+    )
+
+
+def _order_row(order: Order) -> tuple[Any, ...]:
+    state = order.state
+    assert state is not None and order.correlation_id is not None
+    return (
+        order.tenant,
+        order.order_id,
         state.status,
         state.category.value,
         state.current_report_id,
@@ -78,7 +135,7 @@ async def save(
         state.reversed_emitted,
         json.dumps(summary_json(state.summary)),
         state.expiry_due_at,
-        correlation_id,
+        order.correlation_id,
     )
 
 
