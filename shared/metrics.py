@@ -23,8 +23,15 @@ BATCH_RECORDS = Histogram(
     ["service", "topic"],
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
 )
+CONSUMER_LAG = Gauge(
+    "orderflow_consumer_lag",
+    "Records behind the partition's high watermark after the last committed batch",
+    ["service", "topic", "partition"],
+)
 RELAY_PUBLISHED = Counter("orderflow_relay_published_total", "Outbox rows published", ["service"])
-OUTBOX_PENDING = Gauge("orderflow_outbox_pending", "Outbox rows not yet published", ["service"])
+OUTBOX_PENDING = Gauge(
+    "orderflow_outbox_pending", "Outbox rows not yet published (parked rows excluded)", ["service"]
+)
 STATUS_UNMAPPED = Counter(
     "orderflow_status_unmapped_total",
     "Reports whose external status the tenant's profile does not know (status.unmapped)",

@@ -6,11 +6,13 @@ so the event exists if and only if the state change committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from orderflow.shared import tracing
 from orderflow.shared.envelope import Envelope, record_key
 
 
@@ -21,6 +23,7 @@ class OutboxRow:
     topic: str
     key: bytes | None
     value: bytes
+    headers: dict[str, str] | None = None
 
 
 async def enqueue(
@@ -34,12 +37,13 @@ async def enqueue(
     if key is None and event.order_id is not None:
         key = record_key(event.tenant, event.order_id)
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT (topic, event_id) DO NOTHING",
         event.event_id,
         topic,
         key,
         event.to_bytes(),
+        _trace(event),
     )
 
 
@@ -58,24 +62,41 @@ async def enqueue_many(
         for _, e, key in items
     ]
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, value)"
-        " SELECT e, t, k, v FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[])"
-        " WITH ORDINALITY AS r(e, t, k, v, n) ORDER BY n"
+        "INSERT INTO outbox (event_id, topic, key, value, headers)"
+        " SELECT e, t, k, v, h::jsonb"
+        " FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[])"
+        " WITH ORDINALITY AS r(e, t, k, v, h, n) ORDER BY n"
         " ON CONFLICT (topic, event_id) DO NOTHING",
         [e.event_id for _, e, _ in items],
         [topic for topic, _, _ in items],
         keys,
         [e.to_bytes() for _, e, _ in items],
+        [_trace(e) for _, e, _ in items],
     )
+
+
+def _trace(event: Envelope) -> str | None:
+    carrier = tracing.carrier_for(event.causation_id)
+    return json.dumps(carrier) if carrier else None
 
 
 async def fetch_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
     rows = await conn.fetch(
-        "SELECT id, event_id, topic, key, value FROM outbox"
+        "SELECT id, event_id, topic, key, value, headers FROM outbox"
         " WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1",
         limit,
     )
-    return [OutboxRow(r["id"], r["event_id"], r["topic"], r["key"], r["value"]) for r in rows]
+    return [
+        OutboxRow(
+            r["id"],
+            r["event_id"],
+            r["topic"],
+            r["key"],
+            r["value"],
+            json.loads(r["headers"]) if r["headers"] else None,
+        )
+        for r in rows
+    ]
 
 
 async def mark_sent(conn: asyncpg.Connection, ids: list[int]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from orderflow.shared import metrics, outbox
+from orderflow.shared import metrics, outbox, tracing
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
 from orderflow.shared.settings import KafkaSettings, ServiceSettings
@@ -42,6 +42,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._last_prune = 0.0
+        self._last_count = 0.0
         self.is_leader = False
 
     def wake(self) -> None:
@@ -84,9 +85,19 @@ class OutboxRelay:
             await asyncio.sleep(1.0)
         self.is_leader = True
         while not self._stopping:
-            if await self.publish_once(conn) == 0:
+            published = await self.publish_once(conn)
+            await self._count_pending(conn)
+            if published == 0:
                 await self._idle(conn)
         await self.publish_once(conn)  # drain what the last handlers committed
+
+    async def _count_pending(self, conn: asyncpg.Connection) -> None:
+        """The backlog gauge SREs alert on, refreshed at most once a second."""
+        now = time.monotonic()
+        if now - self._last_count < 1.0:
+            return
+        self._last_count = now
+        metrics.OUTBOX_PENDING.labels(self._service).set(await outbox.pending_count(conn))
 
     async def _idle(self, conn: asyncpg.Connection) -> None:
         with contextlib.suppress(TimeoutError):
@@ -136,11 +147,16 @@ class OutboxRelay:
         pending: list[asyncio.Future[object]] = []
         for row in rows:
             try:
-                pending.append(
-                    await self.broker.publish(
-                        row.value, self._kafka.topic(row.topic), key=row.key, no_confirm=True
+                with tracing.within(row.headers):
+                    pending.append(
+                        await self.broker.publish(
+                            row.value,
+                            self._kafka.topic(row.topic),
+                            key=row.key,
+                            correlation_id=row.event_id,
+                            no_confirm=True,
+                        )
                     )
-                )
             except Exception as exc:  # refused before sending, e.g. a record over the size limit
                 refused: asyncio.Future[object] = asyncio.get_running_loop().create_future()
                 refused.set_exception(exc)

@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from orderflow.shared import dead_letters, metrics
+from orderflow.shared import dead_letters, metrics, tracing
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.errors import Rejected, is_transient
 from orderflow.shared.logging import get_logger
@@ -135,6 +135,11 @@ class ConsumerRunner:
         self._attempts.pop(tp, None)
         self._after_commit()
         await self._commit_offset(consumer, tp, records[-1].offset + 1)
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(self._service, logical, str(tp.partition)).set(
+                max(0, highwater - records[-1].offset - 1)
+            )
 
     async def _retry_later(
         self,
@@ -171,23 +176,26 @@ class ConsumerRunner:
             topic=topic, partition=records[0].partition, offset=records[0].offset
         )
         try:
-            async with self._pool.acquire() as conn:
-                try:
-                    async with conn.transaction():
-                        await handler(conn, records)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    # Find the record(s) at fault: replay one by one, each in a savepoint.
-                    async with conn.transaction():
-                        for record in records:
-                            await self._handle_one(conn, topic, handler, record)
-                    return
-            metrics.MESSAGES.labels(self._service, topic, "processed").inc(len(records))
+            with tracing.consumed(self._service, topic, records):
+                await self._transact(topic, handler, records)
         finally:
             structlog.contextvars.unbind_contextvars(
                 "topic", "partition", "offset", "tenant", "order_id", "event_id"
             )
+
+    async def _transact(self, topic: str, handler: Handler, records: list[Record]) -> None:
+        async with self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    await handler(conn, records)
+                metrics.MESSAGES.labels(self._service, topic, "processed").inc(len(records))
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                # Find the record(s) at fault: replay one by one, each in a savepoint.
+                async with conn.transaction():
+                    for record in records:
+                        await self._handle_one(conn, topic, handler, record)
 
     async def _handle_one(
         self, conn: asyncpg.Connection, topic: str, handler: Handler, record: Record

@@ -22,6 +22,7 @@ import uvicorn
 from faststream.kafka import KafkaBroker
 from starlette.routing import BaseRoute
 
+from orderflow.shared import tracing
 from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate
 from orderflow.shared.http import build_app
 from orderflow.shared.kafka import make_broker, subscribe_batches
@@ -245,6 +246,7 @@ async def _serve(service: Service) -> None:
 def main(name: str, migrations: Path, build: Build, settings: ServiceSettings) -> None:
     """Process entry point: `python -m orderflow.services.<name>`."""
     configure_logging(name, settings.log_level)
+    tracing.configure(name)
     try:
         tenants = load_tenants(settings.tenants_dir)
     except TenantConfigError as exc:

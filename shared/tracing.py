@@ -1,0 +1,104 @@
+"""One trace from the HTTP request to the last service: W3C trace context through the outbox.
+
+- `configure` installs the OpenTelemetry SDK with an OTLP exporter when
+  `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and nothing otherwise (the API's no-op tracer then
+  costs nothing and still passes an incoming `traceparent` along unchanged).
+- The runner opens one consumer span per record (`consumed`), a child of the context in the
+  record's Kafka headers. The relay publishes each event with its event id as FastStream's
+  `correlation_id` header, so the span is found by the event id without parsing the value.
+- `carrier_for(causation_id)` is what the outbox stores with a row: the context of the record
+  that caused the event, else the current one (the HTTP request's span). The relay makes it
+  current while publishing, so FastStream's telemetry middleware writes it into the headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator, Mapping, Sequence
+
+from aiokafka import ConsumerRecord
+from opentelemetry import context, propagate, trace
+from opentelemetry.trace import Span, SpanKind
+
+_tracer = trace.get_tracer("orderflow")
+# Per partition batch: the consumer span of each record, by the event id it carries.
+_spans_by_event: contextvars.ContextVar[dict[str, Span] | None] = contextvars.ContextVar(
+    "orderflow_spans_by_event", default=None
+)
+
+
+def configure(service: str) -> None:
+    """The SDK and OTLP exporter, only when an endpoint is configured."""
+    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)})
+    )
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+def _headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in record.headers or ()}
+
+
+@contextlib.contextmanager
+def consumed(
+    service: str, topic: str, records: Sequence[ConsumerRecord[bytes, bytes]]
+) -> Iterator[None]:
+    """One consumer span per record of a partition batch, open while the batch is handled."""
+    spans: list[Span] = []
+    by_event: dict[str, Span] = {}
+    for record in records:
+        headers = _headers(record)
+        span = _tracer.start_span(
+            f"{topic} process",
+            context=propagate.extract(headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "orderflow.service": service,
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+            },
+        )
+        spans.append(span)
+        by_event.setdefault(headers.get("correlation_id", ""), span)
+    token = _spans_by_event.set(by_event)
+    try:
+        yield
+    finally:
+        _spans_by_event.reset(token)
+        for span in spans:
+            span.end()
+
+
+def carrier_for(causation_id: str) -> dict[str, str]:
+    """The W3C headers (`traceparent`, …) an outgoing event caused by `causation_id` carries."""
+    events = _spans_by_event.get()
+    span = events.get(causation_id) if events is not None else None
+    ctx = trace.set_span_in_context(span) if span is not None else None
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=ctx)
+    return carrier
+
+
+@contextlib.contextmanager
+def within(carrier: Mapping[str, str] | None) -> Iterator[None]:
+    """Make a stored context current (the relay, around one publish)."""
+    if not carrier:
+        yield
+        return
+    token = context.attach(propagate.extract(dict(carrier)))
+    try:
+        yield
+    finally:
+        context.detach(token)
