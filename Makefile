@@ -15,7 +15,7 @@ DEMO_SECRETS := DEMO_LOYALTY_API_KEY DEMO_LOYALTY_HOOK_SECRET DEMO_AFFILIATE_API
 	DEMO_STORE_WC_SECRET DEMO_STORE_HOOK_SECRET
 $(foreach v,$(DEMO_SECRETS),$(eval export $(v) ?= local-$(shell echo $(v) | tr 'A-Z_' 'a-z-')))
 
-.PHONY: install run demo test test-unit lint bench clean
+.PHONY: install run demo test test-unit lint bench docs clean
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The AsyncAPI 3.0 document, from each service's events.py; a unit test fails when it is stale.
+docs: install
+	$(BIN)/python -m orderflow.shared.asyncapi docs/asyncapi.yaml
 
 clean:
 	rm -rf $(VENV) build .data .pytest_cache .mypy_cache .ruff_cache .hypothesis
