@@ -85,6 +85,10 @@ class ServiceEvents:
     writes: tuple[Output, ...]
     inbound: Mapping[str, Inbound] = field(default_factory=dict)
 
+    def written(self) -> list[str]:
+        """The topics it writes: what its app.py gives `Components.topics` to create."""
+        return [out.topic for out in self.writes]
+
     def outputs(self) -> tuple[Output, ...]:
         """What it writes, and its dead-letter topic (the consumer runner writes that)."""
         return (*self.writes, dead_letter_output(self.service))
