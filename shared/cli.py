@@ -16,6 +16,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
+from orderflow.shared import outbox_cli
 from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.localmail import local_smtp
 from orderflow.shared.localstack import LocalStack
@@ -200,10 +201,13 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("stack", help="Postgres + Kafka only; prints the env to use them")
     commands.add_parser("run", help="the stack and every service as separate processes")
+    outbox_cli.add_commands(commands)
     args = parser.parse_args(argv)
-    command = stack_command if args.command == "stack" else run_command
     try:
-        code = asyncio.run(command())
+        if args.command == "outbox":
+            code = asyncio.run(outbox_cli.run(args, list(SERVICES)))
+        else:
+            code = asyncio.run(stack_command() if args.command == "stack" else run_command())
     except (RuntimeError, OSError) as exc:  # e.g. a port in use: a message, not a traceback
         raise SystemExit(f"orderflow {args.command}: {exc}") from exc
     raise SystemExit(code)

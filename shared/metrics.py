@@ -32,6 +32,11 @@ RELAY_PUBLISHED = Counter("orderflow_relay_published_total", "Outbox rows publis
 OUTBOX_PENDING = Gauge(
     "orderflow_outbox_pending", "Outbox rows not yet published (parked rows excluded)", ["service"]
 )
+OUTBOX_PARKED = Gauge(
+    "orderflow_outbox_parked",
+    "Outbox rows the broker can never take, held with their error until released",
+    ["service"],
+)
 STATUS_UNMAPPED = Counter(
     "orderflow_status_unmapped_total",
     "Reports whose external status the tenant's profile does not know (status.unmapped)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -81,9 +82,14 @@ def _trace(event: Envelope) -> str | None:
 
 
 async def fetch_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
+    # A parked row holds back the later rows of its key (per-key order); parked rows are
+    # rare, so the NOT EXISTS probes a small partial index.
     rows = await conn.fetch(
-        "SELECT id, event_id, topic, key, value, headers FROM outbox"
-        " WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1",
+        "SELECT id, event_id, topic, key, value, headers FROM outbox o"
+        " WHERE sent_at IS NULL AND parked_at IS NULL AND NOT EXISTS ("
+        "  SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.sent_at IS NULL"
+        "  AND p.topic = o.topic AND p.key IS NOT DISTINCT FROM o.key AND p.id < o.id)"
+        " ORDER BY id LIMIT $1",
         limit,
     )
     return [
@@ -122,3 +128,32 @@ async def pending_count(conn: asyncpg.Connection) -> int:
         "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"
     )
     return count
+
+
+async def backlog(conn: asyncpg.Connection) -> tuple[int, int]:
+    """(rows waiting to be published, rows parked)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,"
+        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked"
+        " FROM outbox WHERE sent_at IS NULL"
+    )
+    assert row is not None
+    return int(row["pending"]), int(row["parked"])
+
+
+async def release(conn: asyncpg.Connection, ids: Sequence[int] | None = None) -> int:
+    """Un-park rows (all, or the given ids) once their cause is fixed; returns how many."""
+    result: str = await conn.execute(
+        "UPDATE outbox SET parked_at = NULL, error = NULL"
+        " WHERE parked_at IS NOT NULL AND sent_at IS NULL"
+        " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))",
+        list(ids) if ids is not None else None,
+    )
+    return int(result.split()[-1])
+
+
+async def resend(conn: asyncpg.Connection, since: datetime) -> int:
+    """Mark rows sent at or after `since` unsent again, so the relay republishes them in id
+    order (after a broker lost its data); downstream inboxes absorb what they already had."""
+    result: str = await conn.execute("UPDATE outbox SET sent_at = NULL WHERE sent_at >= $1", since)
+    return int(result.split()[-1])

@@ -11,9 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+)
 from faststream.kafka import KafkaBroker
 
 from orderflow.shared import metrics, outbox, tracing
@@ -23,6 +30,7 @@ from orderflow.shared.settings import KafkaSettings, ServiceSettings
 
 log = get_logger(__name__)
 PRUNE_EVERY_S = 600.0
+FAILING_FOR_S = 10.0
 
 
 class OutboxRelay:
@@ -43,6 +51,7 @@ class OutboxRelay:
         self._stopping = False
         self._last_prune = 0.0
         self._last_count = 0.0
+        self._failing_since: float | None = None
         self.is_leader = False
 
     def wake(self) -> None:
@@ -73,7 +82,14 @@ class OutboxRelay:
                 with contextlib.suppress(Exception):
                     await conn.close()
 
+    def can_publish(self) -> bool:
+        """False once publishing has failed without a success for `FAILING_FOR_S` seconds."""
+        since = self._failing_since
+        return since is None or time.monotonic() - since < FAILING_FOR_S
+
     async def _pause(self, exc: BaseException) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         log.warning("relay_retrying", error_type=type(exc).__name__, error=str(exc))
         await asyncio.sleep(1.0)
 
@@ -86,6 +102,7 @@ class OutboxRelay:
         self.is_leader = True
         while not self._stopping:
             published = await self.publish_once(conn)
+            self._failing_since = None
             await self._count_pending(conn)
             if published == 0:
                 await self._idle(conn)
@@ -97,7 +114,9 @@ class OutboxRelay:
         if now - self._last_count < 1.0:
             return
         self._last_count = now
-        metrics.OUTBOX_PENDING.labels(self._service).set(await outbox.pending_count(conn))
+        pending, parked = await outbox.backlog(conn)
+        metrics.OUTBOX_PENDING.labels(self._service).set(pending)
+        metrics.OUTBOX_PARKED.labels(self._service).set(parked)
 
     async def _idle(self, conn: asyncpg.Connection) -> None:
         with contextlib.suppress(TimeoutError):
@@ -112,54 +131,86 @@ class OutboxRelay:
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch of unsent rows and mark them; returns how many were published.
 
-        A row the broker refuses for good is parked with its error rather than retried
-        forever; a transient failure leaves its rows unsent and raises, so they go again.
+        Only a row the broker can never take (`can_never_publish`) is parked, with its error;
+        later rows of its key wait behind it (`outbox.fetch_unsent`) until it is released.
+        Any other failure leaves its rows unsent and raises, so they are tried again.
         """
         rows = await outbox.fetch_unsent(conn, self._settings.relay_batch_size)
         if not rows:
             return 0
-        errors = await self.publish(rows)
-        sent = [row.id for row, error in zip(rows, errors, strict=True) if error is None]
-        await outbox.mark_sent(conn, sent)
-        metrics.RELAY_PUBLISHED.labels(self._service).inc(len(sent))
-        transient = [e for e in errors if e is not None and is_transient(e)]
-        for row, error in zip(rows, errors, strict=True):
-            if error is not None and not is_transient(error):
-                await outbox.park(conn, row.id, f"{type(error).__name__}: {error}")
-                log.error(
-                    "outbox_row_parked",
-                    outbox_id=row.id,
-                    event_id=row.event_id,
-                    topic=row.topic,
-                    error_type=type(error).__name__,
-                    error=str(error),
-                )
-        if transient:
-            raise transient[0]
-        return len(sent)
+        outcome = await self.publish(rows)
+        await outbox.mark_sent(conn, outcome.sent)
+        metrics.RELAY_PUBLISHED.labels(self._service).inc(len(outcome.sent))
+        for row, error in outcome.parked:
+            await outbox.park(conn, row.id, f"{type(error).__name__}: {error}")
+            log.error(
+                "outbox_row_parked",
+                outbox_id=row.id,
+                event_id=row.event_id,
+                topic=row.topic,
+                error_type=type(error).__name__,
+                error=str(error),
+            )
+        if outcome.retry is not None:
+            raise outcome.retry
+        return len(outcome.sent)
 
-    async def publish(self, rows: list[outbox.OutboxRow]) -> list[BaseException | None]:
-        """Send every row and wait for every acknowledgement; the error of each row, or None.
+    async def publish(self, rows: list[outbox.OutboxRow]) -> Published:
+        """Send every row and wait for every acknowledgement.
 
         The broker's producer appends in order and aiokafka keeps one batch in flight per
-        partition, so the order of rows with one key survives.
+        partition, so the order of rows with one key survives. A row refused before sending
+        holds back the rest of its key in this batch: they are neither sent nor marked.
         """
-        pending: list[asyncio.Future[object]] = []
+        pending: list[tuple[outbox.OutboxRow, asyncio.Future[object]]] = []
+        parked: list[tuple[outbox.OutboxRow, BaseException]] = []
+        held: set[tuple[str, bytes | None]] = set()
+        retry: BaseException | None = None
         for row in rows:
+            if (row.topic, row.key) in held:
+                continue
             try:
-                with tracing.within(row.headers):
-                    pending.append(
-                        await self.broker.publish(
-                            row.value,
-                            self._kafka.topic(row.topic),
-                            key=row.key,
-                            correlation_id=row.event_id,
-                            no_confirm=True,
-                        )
-                    )
+                pending.append((row, await self._send(row)))
             except Exception as exc:  # refused before sending, e.g. a record over the size limit
-                refused: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-                refused.set_exception(exc)
-                pending.append(refused)
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        return [r if isinstance(r, BaseException) else None for r in results]
+                held.add((row.topic, row.key))
+                if can_never_publish(exc):
+                    parked.append((row, exc))
+                else:
+                    retry = retry or exc
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        sent = []
+        for (row, _), result in zip(pending, results, strict=True):
+            if not isinstance(result, BaseException):
+                sent.append(row.id)
+            elif can_never_publish(result):
+                parked.append((row, result))
+            else:
+                retry = retry or result
+        return Published(sent, parked, retry)
+
+    async def _send(self, row: outbox.OutboxRow) -> asyncio.Future[object]:
+        with tracing.within(row.headers):
+            future: asyncio.Future[object] = await self.broker.publish(
+                row.value,
+                self._kafka.topic(row.topic),
+                key=row.key,
+                correlation_id=row.event_id,
+                no_confirm=True,
+            )
+        return future
+
+
+@dataclass
+class Published:
+    sent: list[int]
+    parked: list[tuple[outbox.OutboxRow, BaseException]]
+    retry: BaseException | None  # the first failure that may pass: the batch goes again
+
+
+# What no retry can fix: the record itself is refused (too large, malformed, bad topic name).
+# Everything else, the broker's UnknownError and a missing topic included, is retried.
+_NEVER = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, CorruptRecordException)
+
+
+def can_never_publish(exc: BaseException) -> bool:
+    return isinstance(exc, _NEVER)

@@ -86,6 +86,7 @@ class Service:
         self._runner: ConsumerRunner | None = None
         self.broker: KafkaBroker | None = None
         self._joined = False
+        self._topics: list[str] = []
         self._server: uvicorn.Server | None = None
         self._socket: socket.socket | None = None
         self.runtime: Runtime | None = None
@@ -109,12 +110,9 @@ class Service:
         relay = OutboxRelay(self.name, connect, broker, self.kafka, self.settings)
         self.runtime = Runtime(self.name, self.settings, self.kafka, self.db, tenants, pool, relay)
         parts = self._build(self.runtime)
-        specs = [
-            TopicSpec(t, self.kafka.topic_partitions) for t in {*parts.topics, *parts.handlers}
-        ]
+        self._topics = sorted({*parts.topics, *parts.handlers, dead_letter_topic(self.name)})
         await ensure_topics(
-            self.kafka,
-            [*specs, TopicSpec(dead_letter_topic(self.name), self.kafka.topic_partitions)],
+            self.kafka, [TopicSpec(t, self.kafka.topic_partitions) for t in self._topics]
         )
         if parts.handlers:
             self._runner = self._make_runner(parts, pool, relay)
@@ -177,10 +175,18 @@ class Service:
         except Exception:
             database = False
         try:
-            reachable = self.broker is not None and await self.broker.ping(timeout=1.0)
+            async with asyncio.timeout(1.0):
+                assert self.broker is not None
+                present = set(await self.broker.config.admin_client.list_topics())
+            topics = {self.kafka.topic(t) for t in self._topics} <= present
         except Exception:
-            reachable = False
-        return {"database": database, "migrations": True, "broker": reachable and self._joined}
+            topics = False
+        return {
+            "database": database,
+            "migrations": True,
+            "broker": topics and self._joined,  # reachable, and every topic of ours is there
+            "publishing": self.runtime.relay.can_publish(),
+        }
 
     def request_stop(self) -> None:
         self._stopping.set()

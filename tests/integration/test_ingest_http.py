@@ -458,7 +458,12 @@ async def test_health_readiness_and_metrics(ingest: Ingest) -> None:
     metrics = await ingest.client.get("/metrics")
 
     assert healthz.status_code == 200
-    assert readyz.json()["checks"] == {"database": True, "migrations": True, "broker": True}
+    assert readyz.json()["checks"] == {
+        "database": True,
+        "migrations": True,
+        "broker": True,
+        "publishing": True,
+    }
     assert metrics.status_code == 200
     assert requests_counted(metrics.text, 401) == before + 1
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -41,7 +45,7 @@ async def _connect(env: dict[str, str]) -> asyncpg.Connection:
     return conn
 
 
-async def test_rows_are_published_in_order_and_a_refused_row_is_parked_not_retried_forever(
+async def test_a_refused_row_is_parked_and_holds_back_its_key_until_released(
     stack_env: dict[str, str],
 ) -> None:
     conn = await _connect(stack_env)
@@ -50,21 +54,94 @@ async def test_rows_are_published_in_order_and_a_refused_row_is_parked_not_retri
     await broker.start()
     try:
         await outbox.enqueue(conn, TOPIC, _event("o-1", 1))
-        await outbox.enqueue(
-            conn, TOPIC, _event("o-1", 2, padding=2 * 1024 * 1024)
-        )  # over the record limit
+        # over the record limit: no retry can publish it as it is
+        await outbox.enqueue(conn, TOPIC, _event("o-1", 2, padding=2 * 1024 * 1024))
         await outbox.enqueue(conn, TOPIC, _event("o-1", 3))
+        await outbox.enqueue(conn, TOPIC, _event("o-2", 1))
         relay = OutboxRelay("ingest", None, broker, kafka, ServiceSettings())
         published = await relay.publish_once(conn)
         again = await relay.publish_once(conn)
         rows = await conn.fetch("SELECT sent_at, parked_at, error FROM outbox ORDER BY id")
+        assert await outbox.backlog(conn) == (1, 1), "o-1's third event waits, one is parked"
+        # The operator fixes the cause (here: the row becomes publishable) and releases it.
+        await conn.execute(
+            "UPDATE outbox SET value = $1 WHERE parked_at IS NOT NULL",
+            _event("o-1", 2).to_bytes(),
+        )
+        released = await outbox.release(conn)
+        after_release = await relay.publish_once(conn)
     finally:
         await broker.stop()
         await conn.close()
     async with TopicReader(stack_env, TOPIC) as reader:
-        events = await reader.read_until(lambda es: len(es) >= 2)
+        events = await reader.read_until(lambda es: len(es) >= 4)
         events = await reader.settle(1.0)
-    assert (published, again) == (2, 0), "the parked row is not tried again"
-    assert [e.data["n"] for e in events] == [1, 3]
-    assert rows[0]["sent_at"] and rows[2]["sent_at"] and rows[1]["sent_at"] is None
+    assert (published, again, released, after_release) == (2, 0, 1, 2)
+    assert rows[0]["sent_at"] and rows[3]["sent_at"], "other keys are not held back"
     assert rows[1]["parked_at"] is not None and "TooLarge" in rows[1]["error"]
+    assert rows[2]["sent_at"] is None and rows[2]["parked_at"] is None, "held, not parked"
+    assert [e.data["n"] for e in events if e.order_id == "o-1"] == [1, 2, 3], "key order kept"
+
+
+async def test_resend_republishes_rows_sent_since_a_time_in_their_order(
+    stack_env: dict[str, str],
+) -> None:
+    conn = await _connect(stack_env)
+    kafka = kafka_settings(stack_env)
+    broker = make_broker(kafka, client_id="relay-test", graceful_timeout_s=1.0)
+    await broker.start()
+    try:
+        relay = OutboxRelay("ingest", None, broker, kafka, ServiceSettings())
+        await outbox.enqueue(conn, TOPIC, _event("o-1", 1))
+        await relay.publish_once(conn)
+        since = await conn.fetchval("SELECT now()")
+        for n in (2, 3):
+            await outbox.enqueue(conn, TOPIC, _event("o-1", n))
+        await relay.publish_once(conn)
+        resent = await outbox.resend(conn, since)
+        republished = await relay.publish_once(conn)
+    finally:
+        await broker.stop()
+        await conn.close()
+    async with TopicReader(stack_env, TOPIC) as reader:
+        events = await reader.read_until(lambda es: len(es) >= 5)
+        events = await reader.settle(1.0)
+    assert (resent, republished) == (2, 2)
+    assert [e.data["n"] for e in events] == [1, 2, 3, 2, 3], "same rows, same event ids, in order"
+    assert len({e.event_id for e in events}) == 3
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from orderflow.shared.cli import main; main()", *args],
+        env={**os.environ, "DATABASE_URL": env["DATABASE_URL"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_the_cli_releases_parked_rows_and_resends_sent_ones(
+    stack_env: dict[str, str],
+) -> None:
+    conn = await _connect(stack_env)
+    try:
+        await outbox.enqueue(conn, TOPIC, _event("o-1", 1))
+        await outbox.enqueue(conn, TOPIC, _event("o-1", 2))
+        await conn.execute("UPDATE outbox SET sent_at = now() - interval '1 hour' WHERE id = 1")
+        await outbox.park(conn, 2, "MessageSizeTooLargeError: too large")
+        since = datetime.now(UTC) - timedelta(hours=2)
+        released = await asyncio.to_thread(
+            _cli, stack_env, "outbox", "release", "--service", "ingest"
+        )
+        resent = await asyncio.to_thread(
+            _cli, stack_env, "outbox", "resend", "--since", since.isoformat(), "--service", "ingest"
+        )
+        unknown = await asyncio.to_thread(_cli, stack_env, "outbox", "release", "--service", "nope")
+        assert await outbox.backlog(conn) == (2, 0)
+    finally:
+        await conn.close()
+    assert released.returncode == 0 and "ingest: released 1 parked row(s)" in released.stdout
+    assert resent.returncode == 0 and "ingest: 1 row(s) sent since" in resent.stdout
+    assert unknown.returncode == 2 and "unknown service(s) nope" in unknown.stdout

@@ -8,6 +8,8 @@ the broker will not redeliver.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -16,10 +18,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate
+from orderflow.shared.envelope import Envelope
 from orderflow.shared.errors import Rejected
 from orderflow.shared.kafka import make_broker, subscribe_batches
 from orderflow.shared.provision import role_name
-from orderflow.shared.runner import ConsumerRunner, Record
+from orderflow.shared.runner import ConsumerRunner, Handler, Record
 from orderflow.shared.settings import DatabaseSettings, KafkaSettings
 from tests.harness import eventually, kafka_settings, producer
 
@@ -51,7 +54,7 @@ class Recorder:
 
 
 @asynccontextmanager
-async def hosted(env: dict[str, str], handler: Recorder) -> AsyncIterator[asyncpg.Pool]:
+async def hosted(env: dict[str, str], handler: Handler) -> AsyncIterator[asyncpg.Pool]:
     db = DatabaseSettings.model_validate({"DATABASE_URL": env["DATABASE_URL"]})
     pool = await create_pool(db.dsn_for_role(role_name("ingest")), "ingest", 1, 4)
     async with pool.acquire() as conn:
@@ -148,3 +151,34 @@ async def test_a_restarted_consumer_resumes_after_the_committed_records(
 
         await eventually(thirty, "the ten new records")
     assert sum(second.batches) == 10, "only the uncommitted records were delivered again"
+
+
+async def test_a_poison_record_too_large_for_its_dead_letter_is_kept_whole_and_referenced(
+    stack_env: dict[str, str],
+) -> None:
+    big = b"poison" + b"x" * 900_000  # under the broker's 1 MiB, over a base64 dead letter's
+    handler = Recorder()
+
+    async def poison_is_rejected(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
+        if any((r.value or b"").startswith(b"poison") for r in records):
+            raise Rejected("value: poison can never succeed", "invalid_test")
+        await handler(conn, records)
+
+    async with producer(stack_env) as send:
+        await send(TOPIC, "shop:big", big)
+        await send(TOPIC, "shop:big", b"after")
+    async with hosted(stack_env, poison_is_rejected) as pool:
+
+        async def the_next_record_took_effect() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM runner_effects") == 1)
+
+        await eventually(the_next_record_took_effect, "the record after the poison")
+        (dead,) = await pool.fetch("SELECT value FROM outbox WHERE topic = 'ingest.dlq.v1'")
+        kept = await pool.fetchval("SELECT value FROM dead_letter_values")
+    letter = Envelope.from_bytes(dead["value"])
+    assert len(dead["value"]) < 100_000, "the dead letter itself is small"
+    assert kept == big
+    assert letter.data["value_sha256"] == hashlib.sha256(big).hexdigest()
+    assert letter.data["value_size"] == len(big)
+    assert base64.b64decode(letter.data["value_prefix"]) == big[:1024]
+    assert "value" not in letter.data and letter.data["error"] == "value: poison can never succeed"
