@@ -16,6 +16,9 @@ TOUCHPOINTS_INBOUND = "touchpoints.inbound.v1"
 ORDER_REPORTS = "ingest.reports.v1"
 TOUCHPOINTS_RECORDED = "ingest.touchpoints.v1"
 
+# Internal: rewards' order-keyed step -> its member-keyed step, keyed `<tenant>:<member_id>`
+REWARDS_MEMBER_FACTS = "rewards.member-facts.v1"
+
 # Public outbound (CONTRACTS §5)
 ORDERS_LIFECYCLE = "orders.lifecycle.v1"
 ORDERS_ATTRIBUTION = "orders.attribution.v1"
@@ -45,6 +48,7 @@ def all_topics(services: tuple[str, ...], partitions: int = DEFAULT_PARTITIONS) 
         TOUCHPOINTS_INBOUND,
         ORDER_REPORTS,
         TOUCHPOINTS_RECORDED,
+        REWARDS_MEMBER_FACTS,
         ORDERS_LIFECYCLE,
         ORDERS_ATTRIBUTION,
         REWARDS,

@@ -12,7 +12,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from orderflow.services.rewards.entries import Programme
 from orderflow.shared.envelope import Envelope, new_event
+from orderflow.shared.tenants import TenantConfig
 from orderflow.shared.vocabulary import Category
 
 C = Category
@@ -56,6 +60,14 @@ def tenant_yaml(tenant: str, holding_days: int = 30) -> str:
         + '  per_offer: {offer-premium: {percent: "15"}, offer-trial: {fixed: "5.00"}}\n'
         + f"  holding_days: {holding_days}\n"
     )
+
+
+def programme(tenant: str = "aff", **commission: object) -> Programme:
+    """The test tenant's programme, commission settings overridden."""
+    document = yaml.safe_load(tenant_yaml(tenant))
+    document["api_keys"] = []
+    document["commission"].update(commission)
+    return Programme.of(TenantConfig.model_validate(document))
 
 
 def write_reward_tenants(directory: Path, holding_days: int = 30) -> Path:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.rewards import handlers
+from orderflow.services.rewards import handlers, messages
 from orderflow.services.rewards.domain import Programme
 from orderflow.services.rewards.http_api import RewardsApi
 from orderflow.services.rewards.settings import RewardsSettings
 from orderflow.services.rewards.timers import ApprovalTimers
 from orderflow.shared import topics
-from orderflow.shared.runner import each_record
 from orderflow.shared.service import Components, Runtime
 from orderflow.shared.tenants import TenantRegistry
 
@@ -37,14 +36,15 @@ def build(runtime: Runtime) -> Components:
     api = RewardsApi(runtime.pool, runtime.tenants, settings.page_max)
     return Components(
         handlers={
-            topics.ORDERS_LIFECYCLE: each_record(
-                partial(handlers.on_lifecycle, programmes=by_tenant)
+            topics.ORDERS_LIFECYCLE: partial(
+                handlers.on_orders, programmes=by_tenant, fact_of=messages.lifecycle_fact
             ),
-            topics.ORDERS_ATTRIBUTION: each_record(
-                partial(handlers.on_attribution, programmes=by_tenant)
+            topics.ORDERS_ATTRIBUTION: partial(
+                handlers.on_orders, programmes=by_tenant, fact_of=messages.attribution_fact
             ),
+            topics.REWARDS_MEMBER_FACTS: partial(handlers.on_member_facts, programmes=by_tenant),
         },
         routes=api.routes(),
         loops=[timers.run],
-        topics=[topics.REWARDS, topics.COMMISSIONS],
+        topics=[topics.REWARDS, topics.COMMISSIONS, topics.REWARDS_MEMBER_FACTS],
     )

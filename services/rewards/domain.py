@@ -1,45 +1,35 @@
-"""What an order's known facts decide: rewards, commission entries, approvals.
+"""What an order's known facts decide: commission entries, approvals, counted orders.
 
-Pure: the handler records a fact into the order's book (`facts.record`), loads the member
-statistics `awaiting` asks for, calls `settle`, and saves what comes back. The timer loop
-calls `approve`. Rules (docs/rewards.md):
+Pure. The order-keyed step records a fact into the order's book (`facts.record`), calls
+`settle`, and saves what comes back; the timer loop calls `approve`. Rules (docs/rewards.md):
 
 - A line is decided once, when the order is Has OK and the line is open (its attribution
-  not voided): the member's challenges are evaluated (once per member and order) and the
-  commission accrues. An order that was a duplicate while Never OK decides nothing.
+  not voided): the commission accrues, and the first decided line of each member makes the
+  order count for that member (`Decision.counted`, once per member and order). The member's
+  challenges are evaluated on it by the member-keyed step (`challenges.count`), because they
+  depend on the member's other orders. An order that was a duplicate while Never OK decides
+  nothing.
 - An accrued line is reversed once, with the negated amount, when the order is seen while
   OK in a category of the tenant's `reverse_on`, or when its attribution is voided.
 - An accrued line is approved once, by its timer, unless reversed first. A reversal after
   approval is still recorded and flagged.
-Rewards are never taken back; ledger entries are only ever appended.
+Ledger entries are only ever appended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from orderflow.services.rewards import entries
-from orderflow.services.rewards.conditions import Candidate, MemberStats, completed
 from orderflow.services.rewards.entries import CountedOrder, Decision, Programme
 from orderflow.services.rewards.facts import Line, OrderBook, Sighting
 from orderflow.services.rewards.money import commission_on, rate_for
 
-__all__ = ["Decision", "Programme", "approve", "awaiting", "settle"]
+__all__ = ["Decision", "Programme", "approve", "settle"]
 
 
-def awaiting(book: OrderBook) -> list[str]:
-    """Members whose challenges `settle` will evaluate now: their statistics must be loaded."""
-    if not _may_decide(book):
-        return []
-    members = {ln.member_id for ln in book.lines if _ready(ln)}
-    return sorted(members - book.evaluated_members)
-
-
-def settle(
-    book: OrderBook, programme: Programme, stats: Mapping[str, MemberStats], cause: str
-) -> Decision:
+def settle(book: OrderBook, programme: Programme, cause: str) -> Decision:
     """Decide every line the facts now allow; `cause` is the event id of the fact just recorded."""
     # Reversals first, so a credit voided now frees its member's place for a newer credit.
     decision = _reverse_all(Decision(book), programme)
@@ -47,7 +37,7 @@ def settle(
         for line_id in [ln.line_id for ln in book.lines]:
             line = _line(decision.book, line_id)
             if line is not None and _ready(line):
-                decision = _decide(decision, line, programme, stats, cause)
+                decision = _decide(decision, line, programme, cause)
     return _reverse_all(decision, programme)
 
 
@@ -71,16 +61,10 @@ def _ready(line: Line) -> bool:
     return not line.decided and line.voided_by is None
 
 
-def _decide(
-    decision: Decision,
-    line: Line,
-    programme: Programme,
-    stats: Mapping[str, MemberStats],
-    cause: str,
-) -> Decision:
+def _decide(decision: Decision, line: Line, programme: Programme, cause: str) -> Decision:
     book = decision.book
     if line.member_id not in book.evaluated_members:
-        decision = _evaluate(decision, line.member_id, programme, stats[line.member_id], cause)
+        decision = _count(decision, line.member_id, cause)
         book = decision.book
     # One earning credit per member and order: a second credit of the same member (say an
     # explicit contributor next to a last touch) waits, undecided, until the first is reversed.
@@ -113,36 +97,26 @@ def _earning(line: Line) -> bool:
     return line.accrued is not None and not line.reversed
 
 
-def _evaluate(
-    decision: Decision, member_id: str, programme: Programme, prior: MemberStats, cause: str
-) -> Decision:
+def _count(decision: Decision, member_id: str, cause: str) -> Decision:
+    """The order now counts for `member_id`: once per member and order."""
     book = decision.book
     confirmed = book.lifecycle.confirmed
     assert confirmed is not None
     summary = confirmed.summary
-    candidate = Candidate(
+    counted = CountedOrder(
+        tenant=book.tenant,
+        member_id=member_id,
+        order_id=book.order_id,
         confirmed_at=confirmed.occurred_at,
         amount=summary.amount,
+        currency=summary.currency,
         offer_id=summary.offer_id,
         item_offers=frozenset(i.offer_id for i in summary.items if i.offer_id is not None),
         item_categories=frozenset(i.category for i in summary.items if i.category is not None),
-        prior=prior,
-    )
-    grants = tuple(
-        entries.granted(book, member_id, challenge, confirmed.occurred_at, cause)
-        for challenge in programme.challenges
-        if completed(challenge.when, candidate)
-    )
-    counted = CountedOrder(
-        member_id, book.order_id, confirmed.occurred_at, summary.amount, summary.currency
+        cause=cause,
     )
     evaluated = replace(book, evaluated_members=book.evaluated_members | {member_id})
-    return replace(
-        decision,
-        book=evaluated,
-        rewards=(*decision.rewards, *grants),
-        counted=(*decision.counted, counted),
-    )
+    return replace(decision, book=evaluated, counted=(*decision.counted, counted))
 
 
 def _reverse_all(decision: Decision, programme: Programme) -> Decision:

@@ -1,4 +1,4 @@
-"""What a decision produces: ledger entries, rewards, counted orders, and their stable ids.
+"""What decisions produce: ledger entries, counted orders, rewards, and their stable ids.
 
 Pure. Ids are derived from what an entry *is* (tenant, order, line or member, kind), never
 from the message that happened to trigger it, so deciding the same thing again yields the
@@ -68,20 +68,28 @@ class RewardGrant:
 
 @dataclass(frozen=True)
 class CountedOrder:
-    """An order that now counts in the member's statistics."""
+    """A member's order that is now decided: it counts in the member's statistics, and the
+    member's challenges are evaluated on it (the member-keyed step, `challenges.count`)."""
 
+    tenant: str
     member_id: str
     order_id: str
     confirmed_at: datetime
     amount: Decimal | None
     currency: str | None
+    offer_id: str | None = None
+    item_offers: frozenset[str] = frozenset()
+    item_categories: frozenset[str] = frozenset()
+    cause: str = ""  # the event id of the input that got the order decided
 
 
 @dataclass(frozen=True)
 class Decision:
+    """What an order's facts decide: its new book, ledger entries, and the (member, order)
+    pairs that now count, sent on to the member-keyed step that grants the rewards."""
+
     book: OrderBook
     entries: tuple[LedgerEntry, ...] = ()
-    rewards: tuple[RewardGrant, ...] = ()
     counted: tuple[CountedOrder, ...] = ()
 
 
@@ -139,16 +147,15 @@ def approved(book: OrderBook, line: Line, due_at: datetime) -> LedgerEntry:
     )
 
 
-def granted(
-    book: OrderBook, member_id: str, challenge: Challenge, at: datetime, cause: str
-) -> RewardGrant:
-    reward_id = stable_id("reward", book.tenant, book.order_id, member_id, challenge.id)
+def granted(order: CountedOrder, challenge: Challenge) -> RewardGrant:
+    member_id = order.member_id
+    reward_id = stable_id("reward", order.tenant, order.order_id, member_id, challenge.id)
     return RewardGrant(
         reward_id,
         member_id,
         challenge.id,
         challenge.reward.points,
         challenge.reward.badge,
-        at,
-        cause,
+        order.confirmed_at,
+        order.cause,
     )

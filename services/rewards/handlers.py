@@ -1,67 +1,81 @@
-"""Thin handlers: claim, lock the order, load, record the fact, settle, save, enqueue.
+"""Thin set-based handlers: the order-keyed step, the member-keyed step, the approval timer.
 
-One transaction per message (the runner's). The order's lock serialises its two input topics
-and the approval timer; the members' locks serialise their statistics across orders.
+Each gets a whole partition batch inside the runner's transaction. The order-keyed step
+(orders.lifecycle.v1, orders.attribution.v1) claims the batch, locks its orders (the two
+topics and the timer touch one order), loads their books, folds, and writes the books, the
+ledger entries, and the outbox (commission events, and a member fact per (member, order)
+that now counts). The member-keyed step (rewards.member-facts.v1, one partition per member)
+claims, loads its members, folds, and writes the counted orders, the rewards and their
+events: no member lock, since no other partition decides about those members.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
-import structlog
-from aiokafka import ConsumerRecord
 
-from orderflow.services.rewards import messages, records, store
-from orderflow.services.rewards.conditions import MemberStats, widest_window
-from orderflow.services.rewards.domain import Decision, Programme, approve, awaiting, settle
-from orderflow.services.rewards.facts import Fact, OrderBook, record
-from orderflow.shared import inbox, outbox, topics
+from orderflow.services.rewards import folds, messages, records, store
+from orderflow.services.rewards.challenges import window
+from orderflow.services.rewards.domain import Programme, approve
+from orderflow.services.rewards.facts import Fact, OrderBook
+from orderflow.services.rewards.folds import MemberInput, OrderFold, OrderInput
+from orderflow.shared import consumer, inbox, locks, outbox, topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.errors import Rejected
 from orderflow.shared.logging import get_logger
+from orderflow.shared.runner import Record
 
 log = get_logger(__name__)
 CONSUMER = "rewards"
 Programmes = Mapping[str, Programme]
+FactOf = Callable[[Envelope], Fact | None]
+Outgoing = list[tuple[str, Envelope, bytes | None]]
 
 
-async def on_lifecycle(
-    conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, programmes: Programmes
+async def on_orders(
+    conn: asyncpg.Connection, batch: Sequence[Record], *, programmes: Programmes, fact_of: FactOf
 ) -> None:
-    await _handle(conn, record.value, messages.lifecycle_fact, programmes)
-
-
-async def on_attribution(
-    conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, programmes: Programmes
-) -> None:
-    await _handle(conn, record.value, messages.attribution_fact, programmes)
-
-
-async def _handle(
-    conn: asyncpg.Connection,
-    raw: bytes | None,
-    fact_of: Callable[[Envelope], Fact | None],
-    programmes: Programmes,
-) -> None:
-    event = messages.parse_envelope(raw)
-    structlog.contextvars.bind_contextvars(
-        tenant=event.tenant, order_id=event.order_id, event_id=event.event_id
-    )
-    programme = programmes.get(event.tenant)
-    if programme is None:
-        raise Rejected(f"tenant: unknown tenant {event.tenant!r}", "unknown_tenant")
-    fact = fact_of(event)
-    if not await inbox.claim(conn, CONSUMER, event.event_id) or fact is None:
+    events = consumer.envelopes(batch)
+    inputs = {e.event_id: _order_input(e, fact_of, programmes) for e in events}
+    claimed = await inbox.claim_many(conn, CONSUMER, [e.event_id for e in events])
+    fresh = [i for e in consumer.first_seen(events, claimed) if (i := inputs[e.event_id])]
+    if not fresh:
         return
-    assert event.order_id is not None
-    await store.lock_order(conn, event.tenant, event.order_id)
-    book, correlation = await store.load_book(conn, event.tenant, event.order_id)
-    book = record(book, fact)
-    stats = await _member_stats(conn, book, programme)
-    decision = settle(book, programme, stats, event.event_id)
-    await _save(conn, decision, correlation or event.correlation_id)
+    keys = {i.key for i in fresh}
+    await locks.take(conn, [store.order_lock(*key) for key in keys])
+    books, correlations = await store.load_books(conn, keys)
+    await _save_orders(conn, folds.fold_orders(books, correlations, fresh, programmes), books)
+
+
+async def on_member_facts(
+    conn: asyncpg.Connection, batch: Sequence[Record], *, programmes: Programmes
+) -> None:
+    events = consumer.envelopes(batch)
+    inputs = {e.event_id: _member_input(e, programmes) for e in events}
+    claimed = await inbox.claim_many(conn, CONSUMER, [e.event_id for e in events])
+    fresh = [inputs[e.event_id] for e in consumer.first_seen(events, claimed)]
+    if not fresh:
+        return
+    states = await records.load_members(conn, _spans(fresh, programmes))
+    decisions = folds.fold_members(states, fresh, programmes)
+    await records.count_orders(conn, [d.counted for d, _ in decisions if d.counted])
+    granted = [
+        (d.counted.tenant, d.counted.order_id, reward, correlation)
+        for d, correlation in decisions
+        if d.counted
+        for reward in d.rewards
+    ]
+    inserted = await records.grant_rewards(conn, [(t, o, r) for t, o, r, _ in granted])
+    await outbox.enqueue_many(
+        conn,
+        [
+            (topics.REWARDS, messages.reward_envelope(r, t, o, correlation), None)
+            for t, o, r, correlation in granted
+            if r.reward_id in inserted
+        ],
+    )
 
 
 async def fire_approval(
@@ -73,42 +87,72 @@ async def fire_approval(
     now: datetime,
 ) -> bool:
     """Fire one due approval timer; False when it was cancelled, moved or already fired."""
-    await store.lock_order(conn, tenant, order_id)
-    book, correlation = await store.load_book(conn, tenant, order_id)
-    decision = approve(book, line_id, due_at, now)
+    key = (tenant, order_id)
+    await locks.take(conn, [store.order_lock(tenant, order_id)])
+    books, correlations = await store.load_books(conn, [key])
+    decision = approve(books.get(key) or OrderBook(tenant, order_id), line_id, due_at, now)
     if not decision.entries:
         return False
-    await _save(conn, decision, correlation or f"approval:{tenant}:{order_id}")
+    correlation = correlations.get(key, f"approval:{tenant}:{order_id}")
+    await _save_orders(conn, OrderFold({key: decision.book}, {key: correlation}, [decision]), books)
     return True
 
 
-async def _member_stats(
-    conn: asyncpg.Connection, book: OrderBook, programme: Programme
-) -> dict[str, MemberStats]:
-    members = awaiting(book)
-    confirmed = book.lifecycle.confirmed
-    if not members or confirmed is None:
-        return {}
-    await store.lock_members(conn, book.tenant, members)
-    window = widest_window([c.when for c in programme.challenges])
-    return {
-        m: await records.member_stats(conn, book.tenant, m, confirmed.occurred_at, window)
-        for m in members
-    }
+def _order_input(event: Envelope, fact_of: FactOf, programmes: Programmes) -> OrderInput | None:
+    """The input fact an order event states; None for a type that changes nothing here."""
+    order_id = messages.order_of(event)
+    _programme(event, programmes)
+    fact = fact_of(event)
+    if fact is None:
+        return None
+    return OrderInput(event.tenant, order_id, fact, event.event_id, event.correlation_id)
 
 
-async def _save(conn: asyncpg.Connection, decision: Decision, correlation_id: str) -> None:
-    book = decision.book
-    await store.save_book(conn, book, correlation_id)
-    for counted in decision.counted:
-        await records.count_order(conn, book.tenant, counted)
-    for reward in decision.rewards:
-        if await records.grant_reward(conn, book, reward):
-            envelope = messages.reward_envelope(reward, book.tenant, book.order_id, correlation_id)
-            await outbox.enqueue(conn, topics.REWARDS, envelope)
-    for entry in decision.entries:
-        if await records.append_entry(conn, book, entry):
-            envelope = messages.entry_envelope(entry, book.tenant, book.order_id, correlation_id)
-            await outbox.enqueue(conn, topics.COMMISSIONS, envelope)
-        else:
-            log.warning("ledger_entry_exists", entry_id=entry.entry_id, kind=entry.kind.value)
+def _member_input(event: Envelope, programmes: Programmes) -> MemberInput:
+    _programme(event, programmes)
+    return MemberInput(messages.counted_fact(event), event.correlation_id)
+
+
+def _programme(event: Envelope, programmes: Programmes) -> Programme:
+    programme = programmes.get(event.tenant)
+    if programme is None:
+        raise Rejected(f"tenant: unknown tenant {event.tenant!r}", "unknown_tenant")
+    return programme
+
+
+def _spans(
+    fresh: Sequence[MemberInput], programmes: Programmes
+) -> dict[folds.MemberKey, tuple[datetime, datetime]]:
+    """Per member, the confirmation times its orders at hand need known: theirs ± the window."""
+    spans: dict[folds.MemberKey, tuple[datetime, datetime]] = {}
+    for item in fresh:
+        at, span = item.order.confirmed_at, window(programmes[item.order.tenant])
+        low, high = spans.get(item.key, (at, at))
+        spans[item.key] = (min(low, at), max(high, at))
+    return {k: (low - span, high + span) for k, (low, high) in spans.items()}
+
+
+async def _save_orders(
+    conn: asyncpg.Connection, fold: OrderFold, before: Mapping[folds.OrderKey, OrderBook]
+) -> None:
+    await store.save_books(conn, folds.changed(fold, before))
+    posted = [(d.book.tenant, d.book.order_id, e) for d in fold.decisions for e in d.entries]
+    inserted = await records.append_entries(conn, posted)
+    await outbox.enqueue_many(conn, _order_events(fold, inserted))
+
+
+def _order_events(fold: OrderFold, inserted: set[str]) -> Outgoing:
+    """Per decision in order: its member facts, then its newly appended entries' events."""
+    out: Outgoing = []
+    for decision in fold.decisions:
+        book, correlation = decision.book, fold.correlation(decision.book)
+        for counted in decision.counted:
+            fact = messages.counted_envelope(counted, correlation)
+            out.append((topics.REWARDS_MEMBER_FACTS, fact, messages.member_key(counted)))
+        for entry in decision.entries:
+            if entry.entry_id not in inserted:
+                log.warning("ledger_entry_exists", entry_id=entry.entry_id, kind=entry.kind.value)
+                continue
+            event = messages.entry_envelope(entry, book.tenant, book.order_id, correlation)
+            out.append((topics.COMMISSIONS, event, None))
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from orderflow.services.rewards.entries import LedgerEntry, RewardGrant
+from orderflow.services.rewards.entries import CountedOrder, LedgerEntry, RewardGrant
 from orderflow.services.rewards.facts import (
     Attributed,
     Confirmed,
@@ -16,20 +16,19 @@ from orderflow.services.rewards.facts import (
     StatusChanged,
     Voided,
 )
-from orderflow.shared import envelope
-from orderflow.shared.envelope import Envelope, new_event
+from orderflow.shared.envelope import Envelope, new_event, record_key, stable_id
 from orderflow.shared.errors import Rejected
 from orderflow.shared.vocabulary import Category
 
 REWARD_GRANTED = "reward.granted"
+ORDER_COUNTED = "member.order_counted"  # internal: rewards.member-facts.v1
 
 
-def parse_envelope(raw: bytes | None) -> Envelope:
-    """An order event's envelope: rewards decides nothing about events without an order."""
-    event = envelope.parse_envelope(raw)
+def order_of(event: Envelope) -> str:
+    """The event's order: rewards decides nothing about events without an order."""
     if event.order_id is None:
         raise Rejected(f"{event.type} without an order_id", "invalid_event")
-    return event
+    return event.order_id
 
 
 def lifecycle_fact(event: Envelope) -> Fact | None:
@@ -137,3 +136,53 @@ def entry_envelope(entry: LedgerEntry, tenant: str, order_id: str, correlation_i
         },
         discriminator=entry.entry_id,
     )
+
+
+def member_key(order: CountedOrder) -> bytes:
+    """Member facts are keyed `<tenant>:<member_id>`: one partition owns each member."""
+    return record_key(order.tenant, order.member_id)
+
+
+def counted_envelope(order: CountedOrder, correlation_id: str) -> Envelope:
+    """The member fact: its id is what it is (tenant, member, order), whatever caused it."""
+    event = new_event(
+        type=ORDER_COUNTED,
+        tenant=order.tenant,
+        order_id=order.order_id,
+        occurred_at=order.confirmed_at,
+        causation_id=order.cause,
+        correlation_id=correlation_id,
+        data={
+            "member_id": order.member_id,
+            "amount": None if order.amount is None else format(order.amount, "f"),
+            "currency": order.currency,
+            "offer_id": order.offer_id,
+            "item_offers": sorted(order.item_offers),
+            "item_categories": sorted(order.item_categories),
+        },
+    )
+    event_id = stable_id("member-order", order.tenant, order.member_id, order.order_id)
+    return event.model_copy(update={"event_id": event_id})
+
+
+def counted_fact(event: Envelope) -> CountedOrder:
+    """The counted order a member fact states."""
+    data = event.data
+    try:
+        if event.type != ORDER_COUNTED or event.order_id is None:
+            raise ValueError(f"not a member fact: {event.type}")
+        amount = data.get("amount")
+        return CountedOrder(
+            tenant=event.tenant,
+            member_id=_text(data["member_id"]),
+            order_id=event.order_id,
+            confirmed_at=event.occurred_at,
+            amount=None if amount is None else Decimal(str(amount)),
+            currency=data.get("currency"),
+            offer_id=data.get("offer_id"),
+            item_offers=frozenset(str(o) for o in data.get("item_offers") or []),
+            item_categories=frozenset(str(c) for c in data.get("item_categories") or []),
+            cause=event.causation_id,
+        )
+    except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
+        raise _malformed(event, exc) from exc

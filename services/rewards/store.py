@@ -1,9 +1,9 @@
-"""The SQL of the rewards service's own schema: order books, ledger, rewards, member statistics."""
+"""The SQL of the order books (orders and their lines): loaded and saved a batch at a time."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,56 +21,83 @@ from orderflow.services.rewards.facts import (
 )
 from orderflow.shared.vocabulary import Category
 
+OrderKey = tuple[str, str]  # (tenant, order_id)
 
-async def lock_order(conn: asyncpg.Connection, tenant: str, order_id: str) -> None:
-    """Serialise everything that changes one order (both topics' consumers, the timer, replicas)."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"o:{tenant}:{order_id}"
+
+def order_lock(tenant: str, order_id: str) -> str:
+    """The advisory lock key that serialises one order (both input topics, the timer)."""
+    return f"o:{tenant}:{order_id}"
+
+
+async def load_books(
+    conn: asyncpg.Connection, keys: Iterable[OrderKey]
+) -> tuple[dict[OrderKey, OrderBook], dict[OrderKey, str]]:
+    """The books that exist among `keys`, and their chains' correlation ids: one statement."""
+    wanted = sorted(set(keys))
+    rows = await conn.fetch(
+        "SELECT o.*, ARRAY(SELECT l FROM lines l WHERE l.tenant = o.tenant"
+        " AND l.order_id = o.order_id ORDER BY l.seq) AS book_lines"
+        " FROM unnest($1::text[], $2::text[]) AS k(tenant, order_id)"
+        " JOIN orders o ON o.tenant = k.tenant AND o.order_id = k.order_id",
+        [t for t, _ in wanted],
+        [o for _, o in wanted],
     )
-
-
-async def lock_members(conn: asyncpg.Connection, tenant: str, members: Iterable[str]) -> None:
-    """Serialise the statistics of a member across its orders; sorted, so locks are taken in one order."""
-    for member in sorted(set(members)):
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"m:{tenant}:{member}"
+    books = {
+        (r["tenant"], r["order_id"]): OrderBook(
+            r["tenant"],
+            r["order_id"],
+            _lifecycle(r),
+            tuple(_line(line) for line in r["book_lines"]),
+            frozenset(r["evaluated_members"]),
         )
+        for r in rows
+    }
+    return books, {(r["tenant"], r["order_id"]): r["correlation_id"] for r in rows}
 
 
-async def load_book(
-    conn: asyncpg.Connection, tenant: str, order_id: str
-) -> tuple[OrderBook, str | None]:
-    """The order's book and the correlation id of its chain (None for an order not seen yet)."""
-    row = await conn.fetchrow(
-        "SELECT * FROM orders WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-    if row is None:
-        return OrderBook(tenant, order_id), None
-    lines = await conn.fetch(
-        "SELECT * FROM lines WHERE tenant = $1 AND order_id = $2 ORDER BY seq", tenant, order_id
-    )
-    book = OrderBook(
-        tenant,
-        order_id,
-        _lifecycle(row),
-        tuple(_line(r) for r in lines),
-        frozenset(row["evaluated_members"]),
-    )
-    return book, row["correlation_id"]
+_SAVE_BOOKS = (
+    "WITH saved AS (INSERT INTO orders (tenant, order_id, confirmed_by, confirmed_at, summary,"
+    " category, category_at, sightings, duplicate_before_ok, evaluated_members, correlation_id)"
+    " SELECT t, o, cb, ca, s::jsonb, c, cat, si::jsonb, d,"
+    " ARRAY(SELECT jsonb_array_elements_text(em::jsonb)), corr"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],"
+    " $6::text[], $7::timestamptz[], $8::text[], $9::bool[], $10::text[], $11::text[])"
+    " AS r(t, o, cb, ca, s, c, cat, si, d, em, corr)"
+    " ON CONFLICT (tenant, order_id) DO UPDATE SET confirmed_by = EXCLUDED.confirmed_by,"
+    " confirmed_at = EXCLUDED.confirmed_at, summary = EXCLUDED.summary,"
+    " category = EXCLUDED.category, category_at = EXCLUDED.category_at,"
+    " sightings = EXCLUDED.sightings, duplicate_before_ok = EXCLUDED.duplicate_before_ok,"
+    " evaluated_members = EXCLUDED.evaluated_members, updated_at = now() RETURNING 1)"
+    " INSERT INTO lines (tenant, order_id, line_id, member_id, credit_key, attributed_at,"
+    " voided_by, voided_at, decided, accrued, currency, reversed, approved, approve_due_at)"
+    " SELECT tn, oid, lid, mid, ck, aat, vby, vat, dcd, acc, cur, rvd, apd, due"
+    " FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[],"
+    " $17::timestamptz[], $18::text[], $19::timestamptz[], $20::bool[], $21::numeric[],"
+    " $22::text[], $23::bool[], $24::bool[], $25::timestamptz[]) WITH ORDINALITY AS r("
+    " tn, oid, lid, mid, ck, aat, vby, vat, dcd, acc, cur, rvd, apd, due, n) ORDER BY n"
+    " ON CONFLICT (tenant, order_id, line_id) DO UPDATE SET voided_by = EXCLUDED.voided_by,"
+    " voided_at = EXCLUDED.voided_at, decided = EXCLUDED.decided, accrued = EXCLUDED.accrued,"
+    " currency = EXCLUDED.currency, reversed = EXCLUDED.reversed,"
+    " approved = EXCLUDED.approved, approve_due_at = EXCLUDED.approve_due_at"
+)
 
 
-async def save_book(conn: asyncpg.Connection, book: OrderBook, correlation_id: str) -> None:
-    life = book.lifecycle
-    confirmed = life.confirmed
-    await conn.execute(
-        "INSERT INTO orders (tenant, order_id, confirmed_by, confirmed_at, summary, category,"
-        " category_at, sightings, duplicate_before_ok, evaluated_members, correlation_id)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb, $9, $10, $11)"
-        " ON CONFLICT (tenant, order_id) DO UPDATE SET confirmed_by = EXCLUDED.confirmed_by,"
-        " confirmed_at = EXCLUDED.confirmed_at, summary = EXCLUDED.summary,"
-        " category = EXCLUDED.category, category_at = EXCLUDED.category_at,"
-        " sightings = EXCLUDED.sightings, duplicate_before_ok = EXCLUDED.duplicate_before_ok,"
-        " evaluated_members = EXCLUDED.evaluated_members, updated_at = now()",
+async def save_books(conn: asyncpg.Connection, books: Sequence[tuple[OrderBook, str]]) -> None:
+    """Upsert each (book, correlation id): the orders and all their lines, one statement."""
+    if not books:
+        return
+    orders = [_order_row(book, correlation) for book, correlation in books]
+    lines = [_line_row(book, line) for book, _ in books for line in book.lines]
+    await conn.execute(_SAVE_BOOKS, *_columns(orders, 11), *_columns(lines, 14))
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+def _order_row(book: OrderBook, correlation_id: str) -> tuple[Any, ...]:
+    life, confirmed = book.lifecycle, book.lifecycle.confirmed
+    return (
         book.tenant,
         book.order_id,
         confirmed.event_id if confirmed else None,
@@ -80,22 +107,13 @@ async def save_book(conn: asyncpg.Connection, book: OrderBook, correlation_id: s
         life.category_at,
         json.dumps([_sighting_json(s) for s in life.sightings]),
         life.duplicate_before_ok,
-        sorted(book.evaluated_members),
+        json.dumps(sorted(book.evaluated_members)),
         correlation_id,
     )
-    for line in book.lines:
-        await _save_line(conn, book, line)
 
 
-async def _save_line(conn: asyncpg.Connection, book: OrderBook, line: Line) -> None:
-    await conn.execute(
-        "INSERT INTO lines (tenant, order_id, line_id, member_id, credit_key, attributed_at,"
-        " voided_by, voided_at, decided, accrued, currency, reversed, approved, approve_due_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        " ON CONFLICT (tenant, order_id, line_id) DO UPDATE SET voided_by = EXCLUDED.voided_by,"
-        " voided_at = EXCLUDED.voided_at, decided = EXCLUDED.decided, accrued = EXCLUDED.accrued,"
-        " currency = EXCLUDED.currency, reversed = EXCLUDED.reversed,"
-        " approved = EXCLUDED.approved, approve_due_at = EXCLUDED.approve_due_at",
+def _line_row(book: OrderBook, line: Line) -> tuple[Any, ...]:
+    return (
         book.tenant,
         book.order_id,
         line.line_id,

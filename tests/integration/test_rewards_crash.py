@@ -116,7 +116,7 @@ async def test_rewards_killed_mid_stream_loses_and_duplicates_nothing(
     assert await count(db, "ledger") == EXPECTED_COMMISSIONS
     assert await count(db, "rewards") == EXPECTED_REWARDS
     assert await count(db, "member_orders") == ORDERS
-    assert await count(db, "inbox") == len(events)
+    assert await count(db, "inbox") == len(events) + ORDERS, "every input and member fact once"
     by_order = {(e.order_id, e.type) for e in commissions.values()}
     assert (BLOCKED_ORDER, "commission.accrued") in by_order, "the lost batch was done again"
 

@@ -1,9 +1,10 @@
-"""The rewards handler's steps on the pure domain, with dicts for tables (no inbox).
+"""The rewards handlers' steps on the pure domain, with dicts for tables (no inbox).
 
-`World.deliver` does what `handlers._handle` does around the pure calls: translate the
-envelope, record the fact, load the statistics `awaiting` names, settle, keep what comes
-out. Without an inbox, a redelivered envelope reaches the domain again, so the properties
-prove the domain itself is idempotent.
+`World.deliver` does what `handlers.on_orders` does around the pure fold (translate the
+envelope, fold the fact into the order's book, keep what comes out, queue the member facts
+as they go on the wire), and `consume_member_facts` what `handlers.on_member_facts` does.
+Without an inbox, a redelivered envelope (input or member fact) reaches the domain again, so
+the properties prove the domain itself is idempotent.
 """
 
 from __future__ import annotations
@@ -13,26 +14,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import yaml
-
 from orderflow.services.rewards import messages
-from orderflow.services.rewards.conditions import MemberStats, widest_window
-from orderflow.services.rewards.domain import Decision, Programme, approve, awaiting, settle
+from orderflow.services.rewards.challenges import MemberState
+from orderflow.services.rewards.domain import Decision, Programme, approve
 from orderflow.services.rewards.entries import Kind, LedgerEntry, RewardGrant
-from orderflow.services.rewards.facts import OrderBook, record
+from orderflow.services.rewards.facts import OrderBook
+from orderflow.services.rewards.folds import (
+    MemberInput,
+    MemberKey,
+    OrderInput,
+    fold_members,
+    fold_orders,
+)
 from orderflow.shared.envelope import Envelope
-from orderflow.shared.tenants import TenantConfig
-from tests.rewards_support import tenant_yaml
+from tests.rewards_support import programme
+
+__all__ = ["FAR_FUTURE", "Posted", "World", "programme"]
 
 ATTRIBUTION_TYPES = {"order.attributed", "order.attribution_voided"}
-
-
-def programme(tenant: str = "aff", **commission: object) -> Programme:
-    """The test tenant's programme (tests/rewards_support.py), commission settings overridden."""
-    document = yaml.safe_load(tenant_yaml(tenant))
-    document["api_keys"] = []
-    document["commission"].update(commission)
-    return Programme.of(TenantConfig.model_validate(document))
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,16 @@ class Posted:
 
 @dataclass
 class World:
+    """Both steps of the service. With `eager`, each input's member facts are consumed at
+    once; otherwise they wait in `member_queue` (the internal topic, in publish order) until
+    `consume_member_facts`, as they would while the relay and the member step catch up."""
+
     programme: Programme
+    eager: bool = True
     books: dict[str, OrderBook] = field(default_factory=dict)
-    member_orders: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    members: dict[MemberKey, MemberState] = field(default_factory=dict)
+    member_queue: list[Envelope] = field(default_factory=list)
+    published: list[Envelope] = field(default_factory=list)  # every member fact, in order
     ledger: list[Posted] = field(default_factory=list)
     rewards: list[tuple[str, RewardGrant]] = field(default_factory=list)
     inputs: set[str] = field(default_factory=set)
@@ -58,6 +64,7 @@ class World:
         return self
 
     def deliver(self, event: Envelope) -> None:
+        """The order-keyed step on one input (a batch of one; batches fold the same way)."""
         self.inputs.add(event.event_id)
         of = (
             messages.attribution_fact
@@ -67,10 +74,26 @@ class World:
         fact = of(event)
         if fact is None:
             return
-        assert event.order_id is not None
-        book = record(self.book(event.tenant, event.order_id), fact)
-        stats = {m: self._stats(m, book) for m in awaiting(book)}
-        self._keep(settle(book, self.programme, stats, event.event_id))
+        order_id = messages.order_of(event)
+        item = OrderInput(event.tenant, order_id, fact, event.event_id, event.correlation_id)
+        known = {item.key: self.books[order_id]} if order_id in self.books else {}
+        fold = fold_orders(known, {}, [item], {event.tenant: self.programme})
+        for decision in fold.decisions:
+            self._keep(decision, fold.correlation(decision.book))
+        if self.eager:
+            self.consume_member_facts()
+
+    def consume_member_facts(self, count: int | None = None) -> None:
+        """The member-keyed step on the first `count` queued member facts (default: all)."""
+        taken = self.member_queue[: len(self.member_queue) if count is None else count]
+        del self.member_queue[: len(taken)]
+        items = [MemberInput(messages.counted_fact(e), e.correlation_id) for e in taken]
+        tenants = {i.order.tenant: self.programme for i in items}
+        for decision, _ in fold_members(self.members, items, tenants):
+            if decision.counted is not None:
+                order = decision.counted
+                self.members[(order.tenant, order.member_id)] = decision.state
+                self.rewards += [(order.order_id, r) for r in decision.rewards]
 
     def fire_timers(self, now: datetime) -> int:
         fired = 0
@@ -81,31 +104,16 @@ class World:
                         self.books[book.order_id], line.line_id, line.approve_due_at, now
                     )
                     fired += len(decision.entries)
-                    self._keep(decision)
+                    self._keep(decision, "")
         return fired
 
-    def book(self, tenant: str, order_id: str) -> OrderBook:
-        return self.books.get(order_id) or OrderBook(tenant, order_id)
-
-    def _stats(self, member_id: str, book: OrderBook) -> MemberStats:
-        orders = self.member_orders.get(member_id, {})
-        if not orders:
-            return MemberStats()
-        confirmed = book.lifecycle.confirmed
-        assert confirmed is not None
-        window = widest_window([c.when for c in self.programme.challenges])
-        at = confirmed.occurred_at
-        near = tuple(sorted(t for t in orders.values() if at - window <= t <= at + window))
-        return MemberStats(len(orders), max(orders.values()), near)
-
-    def _keep(self, decision: Decision) -> None:
+    def _keep(self, decision: Decision, correlation_id: str) -> None:
         book = decision.book
         self.books[book.order_id] = book
         for counted in decision.counted:
-            self.member_orders.setdefault(counted.member_id, {})[counted.order_id] = (
-                counted.confirmed_at
-            )
-        self.rewards += [(book.order_id, r) for r in decision.rewards]
+            fact = messages.counted_envelope(counted, correlation_id)
+            self.member_queue.append(fact)
+            self.published.append(fact)
         self.ledger += [Posted(book.order_id, e) for e in decision.entries]
 
     # --- views the tests compare ---

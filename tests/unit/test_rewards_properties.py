@@ -2,7 +2,9 @@
 
 Kafka keeps one topic's records of a key in order, nothing more: an order's lifecycle events
 and its attribution events interleave arbitrarily, orders interleave with each other, and
-any record may come again later. The generated inputs are exactly that.
+any record may come again later. The generated inputs are exactly that; the member facts
+the order-keyed step publishes reach the member-keyed step late, and again, too.
+A batch folds to what its records one by one decide, so these hold for any batching.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orderflow.services.rewards.entries import Kind
+from orderflow.services.rewards.entries import Decision, Kind
+from orderflow.services.rewards.facts import OrderBook
+from orderflow.services.rewards.folds import OrderInput, OrderKey, fold_orders
+from orderflow.services.rewards.messages import attribution_fact, lifecycle_fact
 from orderflow.shared.envelope import Envelope
 from tests.rewards_support import AFFILIATE, attributed, lifecycle_story, voided
-from tests.unit.rewards_world import FAR_FUTURE, World, programme
+from tests.unit.rewards_world import ATTRIBUTION_TYPES, FAR_FUTURE, World, programme
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = sorted(AFFILIATE)
@@ -84,8 +89,19 @@ def streams_of(batch: list[Order]) -> list[list[Envelope]]:
     return [s for o in batch for s in (o.lifecycle, o.attribution)]
 
 
-def run(events: list[Envelope]) -> World:
-    world = World(PROGRAMME).deliver_all(events)
+def run(events: list[Envelope], data: st.DataObject | None = None) -> World:
+    """The inputs through both steps. With `data`, the member facts lag behind: after each
+    input some of the queued ones are consumed, and some already consumed come again."""
+    world = World(PROGRAMME, eager=data is None)
+    for event in events:
+        world.deliver(event)
+        if data is None:
+            continue
+        world.consume_member_facts(data.draw(st.integers(0, len(world.member_queue))))
+        again: bool = data.draw(st.booleans())
+        if again and world.published:
+            world.member_queue.append(data.draw(st.sampled_from(world.published)))
+    world.consume_member_facts()
     world.fire_timers(T0 + FAR_FUTURE)
     return world
 
@@ -101,7 +117,7 @@ def test_any_interleaving_and_redelivery_gives_the_same_ledger_and_rewards(
 ) -> None:
     batch = data.draw(orders(shared_member=False, with_voids=False))
     arrival = data.draw(interleaved(streams_of(batch)))
-    expected, actual = run(in_sequence(batch)), run(arrival)
+    expected, actual = run(in_sequence(batch)), run(arrival, data)
     assert actual.ledger_view() == expected.ledger_view()
     assert actual.reward_view() == expected.reward_view()
 
@@ -114,7 +130,7 @@ def test_a_members_orders_in_any_order_per_key_give_the_same_ledger_and_rewards(
     """Challenges that count a member's orders see them in the order orders are decided."""
     batch = data.draw(orders(shared_member=True, with_voids=False))
     arrival = [e for o in batch for e in data.draw(interleaved([o.lifecycle, o.attribution]))]
-    expected, actual = run(in_sequence(batch)), run(arrival)
+    expected, actual = run(in_sequence(batch)), run(arrival, data)
     assert actual.ledger_view() == expected.ledger_view()
     assert actual.reward_view() == expected.reward_view()
 
@@ -128,7 +144,7 @@ def test_with_voids_every_line_nets_the_same_whatever_the_arrival_order(
     after reverses it: the entries differ by a pair that cancels, the net never does."""
     batch = data.draw(orders(shared_member=False, with_voids=True))
     arrival = data.draw(interleaved(streams_of(batch)))
-    expected, actual = run(in_sequence(batch)), run(arrival)
+    expected, actual = run(in_sequence(batch)), run(arrival, data)
     assert actual.net_by_line() == expected.net_by_line()
     assert approved_lines(actual) == approved_lines(expected)
 
@@ -137,7 +153,7 @@ def test_with_voids_every_line_nets_the_same_whatever_the_arrival_order(
 @given(data=st.data())
 def test_ledger_invariants_hold_for_any_inputs(data: st.DataObject) -> None:
     batch = data.draw(orders(shared_member=data.draw(st.booleans()), with_voids=True))
-    world = run(data.draw(interleaved(streams_of(batch))))
+    world = run(data.draw(interleaved(streams_of(batch))), data)
     by_line = defaultdict(list)
     for posted in world.ledger:
         by_line[(posted.order_id, posted.entry.line_id)].append(posted.entry)
@@ -168,3 +184,29 @@ def assert_one_earning_line_per_member(world: World) -> None:
     for book in world.books.values():
         earning = [ln.member_id for ln in book.lines if ln.accrued is not None and not ln.reversed]
         assert len(earning) == len(set(earning))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_folding_a_batch_decides_what_its_records_one_by_one_decide(data: st.DataObject) -> None:
+    batch = data.draw(orders(shared_member=data.draw(st.booleans()), with_voids=True))
+    items = [item for e in data.draw(interleaved(streams_of(batch))) if (item := order_input(e))]
+    programmes = {"aff": PROGRAMME}
+    whole = fold_orders({}, {}, items, programmes)
+    books: dict[OrderKey, OrderBook] = {}
+    decisions: list[Decision] = []
+    for item in items:
+        one = fold_orders(books, {}, [item], programmes)
+        books, decisions = one.books, [*decisions, *one.decisions]
+    assert whole.books == books
+    assert [(d.entries, d.counted) for d in whole.decisions] == [
+        (d.entries, d.counted) for d in decisions
+    ]
+
+
+def order_input(event: Envelope) -> OrderInput | None:
+    of = attribution_fact if event.type in ATTRIBUTION_TYPES else lifecycle_fact
+    fact = of(event)
+    if fact is None or event.order_id is None:
+        return None
+    return OrderInput(event.tenant, event.order_id, fact, event.event_id, event.correlation_id)
