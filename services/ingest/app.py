@@ -10,7 +10,6 @@ from orderflow.services.ingest.http_api import IngestApi
 from orderflow.services.ingest.settings import IngestSettings
 from orderflow.services.ingest.webhooks.routes import WebhookApi
 from orderflow.shared import topics
-from orderflow.shared.runner import each_record
 from orderflow.shared.service import Components, Runtime
 
 NAME = "ingest"
@@ -25,12 +24,8 @@ def build(runtime: Runtime) -> Components:
     webhooks = WebhookApi(runtime.pool, runtime.tenants, settings, runtime.relay.wake)
     return Components(
         handlers={
-            topics.ORDERS_INBOUND: each_record(
-                partial(handlers.on_order_report, tenants=runtime.tenants)
-            ),
-            topics.TOUCHPOINTS_INBOUND: each_record(
-                partial(handlers.on_touchpoint, tenants=runtime.tenants)
-            ),
+            topics.ORDERS_INBOUND: partial(handlers.on_order_reports, tenants=runtime.tenants),
+            topics.TOUCHPOINTS_INBOUND: partial(handlers.on_touchpoints, tenants=runtime.tenants),
         },
         routes=[*api.routes(), *webhooks.routes()],
         topics=[topics.ORDER_REPORTS, topics.TOUCHPOINTS_RECORDED],

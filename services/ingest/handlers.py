@@ -1,16 +1,18 @@
 """Thin handlers: store each report once and enqueue its internal event, in the caller's transaction.
 
-HTTP and Kafka share `accept_reports`, so a report has the same identity, the same
-duplicate handling and the same event whichever way it came in.
+HTTP, the platform webhooks and Kafka share `accept_categorised`, so a report has the same
+identity, the same duplicate handling and the same event whichever way it came in. A batch
+costs two statements whatever its size: one insert of every report, one of every event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
-from aiokafka import ConsumerRecord
+import structlog
 
 from orderflow.services.ingest import domain, store
 from orderflow.services.ingest.reports import (
@@ -23,19 +25,32 @@ from orderflow.services.ingest.reports import (
     touchpoint_uuid,
 )
 from orderflow.shared import metrics, outbox, topics
-from orderflow.shared.envelope import utcnow
+from orderflow.shared.envelope import Envelope, utcnow
 from orderflow.shared.errors import Rejected
 from orderflow.shared.logging import get_logger
+from orderflow.shared.runner import Record
 from orderflow.shared.tenants import TenantRegistry
 from orderflow.shared.vocabulary import Category
 
 log = get_logger(__name__)
+Item = TypeVar("Item", OrderReport, Touchpoint)
 
 
 @dataclass(frozen=True)
 class Accepted:
     ids: list[str]
     duplicates: int
+
+
+def first_occurrences(ids: Sequence[str]) -> list[int]:
+    """The index of each id's first occurrence: a later one in the same batch is a duplicate."""
+    seen: set[str] = set()
+    first = []
+    for i, item_id in enumerate(ids):
+        if item_id not in seen:
+            seen.add(item_id)
+            first.append(i)
+    return first
 
 
 async def accept_reports(
@@ -52,66 +67,82 @@ async def accept_categorised(
     channel: str,
 ) -> Accepted:
     """Reports whose category is already decided (a platform adapter's, CONTRACTS §2)."""
-    ids, duplicates, now = [], 0, utcnow()
-    for report, category in reports:
-        report_id = str(report_uuid(report))
-        ids.append(report_id)
-        if not await store.insert_report(conn, report_id, report, category, channel, now):
-            duplicates += 1
-            continue
+    now, ids = utcnow(), [str(report_uuid(report)) for report, _ in reports]
+    first = first_occurrences(ids)
+    stored = await store.insert_reports(conn, [(ids[i], *reports[i]) for i in first], channel, now)
+    events: list[tuple[str, Envelope, bytes | None]] = []
+    for i in (i for i in first if ids[i] in stored):
+        report, category = reports[i]
         if category is None:
-            metrics.STATUS_UNMAPPED.labels(report.tenant).inc()
-            log.warning(
-                "status_unmapped",
-                tenant=report.tenant,
-                order_id=report.order_id,
-                status=report.status,
-                report_id=report_id,
-            )
-        await outbox.enqueue(
-            conn, topics.ORDER_REPORTS, domain.reported_event(report, report_id, category, now)
+            _unmapped(report, ids[i])
+        events.append(
+            (topics.ORDER_REPORTS, domain.reported_event(report, ids[i], category, now), None)
         )
-    return Accepted(ids, duplicates)
+    await outbox.enqueue_many(conn, events)
+    return Accepted(ids, len(ids) - len(events))
+
+
+def _unmapped(report: OrderReport, report_id: str) -> None:
+    metrics.STATUS_UNMAPPED.labels(report.tenant).inc()
+    log.warning(
+        "status_unmapped",
+        tenant=report.tenant,
+        order_id=report.order_id,
+        status=report.status,
+        report_id=report_id,
+    )
 
 
 async def accept_touchpoints(
     conn: asyncpg.Connection, touchpoints: Sequence[Touchpoint], channel: str
 ) -> Accepted:
-    ids, duplicates, now = [], 0, utcnow()
-    for tp in touchpoints:
-        tp_id = str(touchpoint_uuid(tp))
-        ids.append(tp_id)
-        if not await store.insert_touchpoint(conn, tp_id, tp, channel, now):
-            duplicates += 1
-            continue
-        event = domain.touchpoint_event(tp, tp_id, now)
+    now, ids = utcnow(), [str(touchpoint_uuid(tp)) for tp in touchpoints]
+    first = first_occurrences(ids)
+    stored = await store.insert_touchpoints(
+        conn, [(ids[i], touchpoints[i]) for i in first], channel, now
+    )
+    events: list[tuple[str, Envelope, bytes | None]] = []
+    for i in (i for i in first if ids[i] in stored):
+        tp = touchpoints[i]
         key = f"{tp.tenant}:{tp.customer_id}".encode()
-        await outbox.enqueue(conn, topics.TOUCHPOINTS_RECORDED, event, key=key)
-    return Accepted(ids, duplicates)
+        events.append((topics.TOUCHPOINTS_RECORDED, domain.touchpoint_event(tp, ids[i], now), key))
+    await outbox.enqueue_many(conn, events)
+    return Accepted(ids, len(ids) - len(events))
 
 
-def _known_tenant(tenants: TenantRegistry, tenant: str) -> None:
-    if tenant not in tenants:
-        raise Rejected(f"tenant: '{tenant}' is not a configured tenant", "unknown_tenant")
+def _parsed(
+    records: Sequence[Record],
+    parse: Callable[[bytes | None, bytes], Item],
+    error_type: str,
+    tenants: TenantRegistry,
+) -> list[Item]:
+    """Every record of the batch, valid and of a known tenant, or `Rejected` for the first
+    that is not (the runner then replays the batch one record at a time to isolate it)."""
+    items = []
+    for record in records:
+        try:
+            item = parse(record.key, record.value or b"")
+        except ReportRejected as exc:
+            raise Rejected(str(exc), error_type) from exc
+        if item.tenant not in tenants:
+            raise Rejected(f"tenant: '{item.tenant}' is not a configured tenant", "unknown_tenant")
+        items.append(item)
+    if len(items) == 1:
+        structlog.contextvars.bind_contextvars(tenant=items[0].tenant, order_id=items[0].order_id)
+    return items
 
 
-async def on_order_report(
-    conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, tenants: TenantRegistry
+async def on_order_reports(
+    conn: asyncpg.Connection, records: Sequence[Record], *, tenants: TenantRegistry
 ) -> None:
-    try:
-        report = parse_report_record(record.key, record.value or b"")
-    except ReportRejected as exc:
-        raise Rejected(str(exc), "invalid_report") from exc
-    _known_tenant(tenants, report.tenant)
-    await accept_reports(conn, tenants, [report], channel="kafka")
+    """A batch of `orders.inbound.v1`: the same path as one HTTP request of many reports."""
+    reports = _parsed(records, parse_report_record, "invalid_report", tenants)
+    await accept_reports(conn, tenants, reports, channel="kafka")
 
 
-async def on_touchpoint(
-    conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, tenants: TenantRegistry
+async def on_touchpoints(
+    conn: asyncpg.Connection, records: Sequence[Record], *, tenants: TenantRegistry
 ) -> None:
-    try:
-        touchpoint = parse_touchpoint_record(record.key, record.value or b"")
-    except ReportRejected as exc:
-        raise Rejected(str(exc), "invalid_touchpoint") from exc
-    _known_tenant(tenants, touchpoint.tenant)
-    await accept_touchpoints(conn, [touchpoint], channel="kafka")
+    """A batch of `touchpoints.inbound.v1`."""
+    touchpoints = _parsed(records, parse_touchpoint_record, "invalid_touchpoint", tenants)
+    await accept_touchpoints(conn, touchpoints, channel="kafka")

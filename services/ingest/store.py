@@ -1,8 +1,13 @@
-"""The SQL of ingest's own schema."""
+"""The SQL of ingest's own schema: one statement per batch of reports or touchpoints.
+
+The caller passes each identity once; the primary key, never a check, decides what is new,
+so two requests racing with the same report store it once and one of them hears "duplicate".
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -11,53 +16,70 @@ from orderflow.services.ingest.reports import OrderReport, Touchpoint
 from orderflow.shared.vocabulary import Category
 
 
-async def insert_report(
+def _raw(item: OrderReport | Touchpoint) -> str:
+    return json.dumps(item.model_dump(mode="json", exclude_none=True))
+
+
+async def insert_reports(
     conn: asyncpg.Connection,
-    report_id: str,
-    report: OrderReport,
-    category: Category | None,
+    reports: Sequence[tuple[str, OrderReport, Category | None]],
     channel: str,
     received_at: datetime,
-) -> bool:
-    """Store the report; False when a report with the same identity is already stored."""
-    row = await conn.fetchval(
+) -> set[str]:
+    """Store each `(report_id, report, category)`; returns the ids that were not stored yet."""
+    if not reports:
+        return set()
+    rows = await conn.fetch(
         "INSERT INTO reports (report_id, tenant, order_id, source, status, category, occurred_at,"
-        " received_at, channel, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)"
-        " ON CONFLICT (report_id) DO NOTHING RETURNING 1",
-        report_id,
-        report.tenant,
-        report.order_id,
-        report.source,
-        report.status,
-        category.value if category else None,
-        report.occurred_at,
+        " received_at, channel, raw)"
+        " SELECT r.report_id, r.tenant, r.order_id, r.source, r.status, r.category,"
+        "  r.occurred_at, $9, $10, r.raw::jsonb"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        "  $7::timestamptz[], $8::text[]) WITH ORDINALITY"
+        "  AS r(report_id, tenant, order_id, source, status, category, occurred_at, raw, n)"
+        " ORDER BY r.n ON CONFLICT (report_id) DO NOTHING RETURNING report_id::text",
+        [report_id for report_id, _, _ in reports],
+        [r.tenant for _, r, _ in reports],
+        [r.order_id for _, r, _ in reports],
+        [r.source for _, r, _ in reports],
+        [r.status for _, r, _ in reports],
+        [c.value if c else None for _, _, c in reports],
+        [r.occurred_at for _, r, _ in reports],
+        [_raw(r) for _, r, _ in reports],
         received_at,
         channel,
-        json.dumps(report.model_dump(mode="json", exclude_none=True)),
     )
-    return row is not None
+    return {row["report_id"] for row in rows}
 
 
-async def insert_touchpoint(
+async def insert_touchpoints(
     conn: asyncpg.Connection,
-    touchpoint_uuid: str,
-    tp: Touchpoint,
+    touchpoints: Sequence[tuple[str, Touchpoint]],
     channel: str,
     received_at: datetime,
-) -> bool:
-    row = await conn.fetchval(
-        "INSERT INTO touchpoints (touchpoint_uuid, tenant, touchpoint_id, member_id, customer_id, kind,"
-        " occurred_at, received_at, channel, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)"
-        " ON CONFLICT (touchpoint_uuid) DO NOTHING RETURNING 1",
-        touchpoint_uuid,
-        tp.tenant,
-        tp.touchpoint_id,
-        tp.member_id,
-        tp.customer_id,
-        tp.kind.value,
-        tp.occurred_at,
+) -> set[str]:
+    """Store each `(touchpoint_uuid, touchpoint)`; returns the uuids that were not stored yet."""
+    if not touchpoints:
+        return set()
+    rows = await conn.fetch(
+        "INSERT INTO touchpoints (touchpoint_uuid, tenant, touchpoint_id, member_id, customer_id,"
+        " kind, occurred_at, received_at, channel, raw)"
+        " SELECT t.touchpoint_uuid, t.tenant, t.touchpoint_id, t.member_id, t.customer_id,"
+        "  t.kind, t.occurred_at, $9, $10, t.raw::jsonb"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        "  $7::timestamptz[], $8::text[]) WITH ORDINALITY"
+        "  AS t(touchpoint_uuid, tenant, touchpoint_id, member_id, customer_id, kind,"
+        "  occurred_at, raw, n)"
+        " ORDER BY t.n ON CONFLICT (touchpoint_uuid) DO NOTHING RETURNING touchpoint_uuid::text",
+        [tp_id for tp_id, _ in touchpoints],
+        [tp.tenant for _, tp in touchpoints],
+        [tp.touchpoint_id for _, tp in touchpoints],
+        [tp.member_id for _, tp in touchpoints],
+        [tp.customer_id for _, tp in touchpoints],
+        [tp.kind.value for _, tp in touchpoints],
+        [tp.occurred_at for _, tp in touchpoints],
+        [_raw(tp) for _, tp in touchpoints],
         received_at,
         channel,
-        json.dumps(tp.model_dump(mode="json", exclude_none=True)),
     )
-    return row is not None
+    return {row["touchpoint_uuid"] for row in rows}
