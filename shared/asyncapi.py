@@ -19,6 +19,7 @@ not a touchpoint. A record is documented as what it is on the wire: one envelope
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
@@ -96,7 +97,53 @@ def document(declared: Iterable[ServiceEvents]) -> dict[str, Any]:
         warnings.simplefilter("error", RuntimeWarning)
         doc: dict[str, Any] = spec.to_specification().to_jsonable()
     _describe_records(doc, services)
-    return _sorted(doc)
+    return _sorted(_valid_ids(doc))
+
+
+_ID = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def identifier(name: str) -> str:
+    """The AsyncAPI id of one of FastStream's names (`service:reads:topic` and the like)."""
+    return _ID.sub("_", name)
+
+
+def _valid_ids(doc: dict[str, Any]) -> dict[str, Any]:
+    r"""AsyncAPI 3.0 ids match `^[A-Za-z0-9_\-]+$`; FastStream's have ':' and '.' in them.
+
+    Every key of channels, their messages, operations and components is rewritten the same
+    way as every segment of every `$ref`, so the references stay whole.
+    """
+
+    def ids(mapping: dict[str, Any]) -> dict[str, Any]:
+        renamed = {identifier(k): v for k, v in mapping.items()}
+        if len(renamed) != len(mapping):
+            raise ValueError("two AsyncAPI ids differ only in ':' or '.': rename one")
+        return renamed
+
+    doc["channels"] = ids(doc["channels"])
+    for channel in doc["channels"].values():
+        channel["messages"] = ids(channel.get("messages", {}))
+    doc["operations"] = ids(doc.get("operations", {}))
+    for kind, members in doc.get("components", {}).items():
+        doc["components"][kind] = ids(members)
+    rewritten: dict[str, Any] = _rewrite_refs(doc)
+    return rewritten
+
+
+def _rewrite_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (
+                "#/" + "/".join(identifier(part) for part in v[2:].split("/"))
+                if k == "$ref" and isinstance(v, str) and v.startswith("#/")
+                else _rewrite_refs(v)
+            )
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(v) for v in node]
+    return node
 
 
 def _sorted(doc: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import jsonschema
 import pytest
 import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -63,13 +66,31 @@ def test_every_reference_resolves(doc: dict[str, Any]) -> None:
         assert _resolve(doc, ref) is not None, ref
 
 
+def test_the_document_validates_against_the_official_asyncapi_3_schema(
+    doc: dict[str, Any],
+) -> None:
+    schema = json.loads(
+        (Path(__file__).parents[1] / "fixtures" / "asyncapi-3.0.0.schema.json").read_text()
+    )
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(doc)]
+    assert errors == []
+
+
+def test_every_id_is_a_valid_asyncapi_id(doc: dict[str, Any]) -> None:
+    valid = re.compile(r"^[A-Za-z0-9_\-]+$")
+    ids = [*doc["channels"], *doc["operations"]]
+    ids += [m for c in doc["channels"].values() for m in c["messages"]]
+    ids += [k for kind in doc["components"].values() for k in kind]
+    assert [i for i in ids if not valid.match(i)] == []
+
+
 def _operations(doc: dict[str, Any], action: str) -> set[tuple[str, str]]:
     """(service, topic) of every operation with this action."""
     found = set()
     for name, operation in doc["operations"].items():
         if operation["action"] == action:
             channel = _resolve(doc, operation["channel"]["$ref"])
-            found.add((name.split(":", 1)[0], channel["address"]))
+            found.add((name.split("_", 1)[0], channel["address"]))
     return found
 
 
@@ -89,9 +110,9 @@ def _payload(doc: dict[str, Any], operation: str) -> Any:
 
 
 def test_a_topic_reads_as_it_is_written(doc: dict[str, Any]) -> None:
-    written = _payload(doc, "status-tracker:writes:orders.lifecycle.v1")
+    written = _payload(doc, asyncapi.identifier("status-tracker:writes:orders.lifecycle.v1"))
     for reader in ("attribution", "rewards", "notifier"):
-        assert _payload(doc, f"{reader}:reads:orders.lifecycle.v1") == written
+        assert _payload(doc, asyncapi.identifier(f"{reader}:reads:orders.lifecycle.v1")) == written
     types = [_resolve(doc, one["$ref"])["properties"]["type"]["const"] for one in written["oneOf"]]
     assert types == ["order.status_changed", "order.confirmed", "order.reversed", "order.expired"]
 
@@ -111,10 +132,10 @@ def test_an_event_schema_is_the_envelope_with_its_type_and_data(doc: dict[str, A
 
 def test_messages_name_their_key_and_where_the_correlation_id_is(doc: dict[str, Any]) -> None:
     messages = doc["components"]["messages"]
-    touchpoints = messages["ingest:writes:ingest.touchpoints.v1:Message"]
+    touchpoints = messages[asyncapi.identifier("ingest:writes:ingest.touchpoints.v1:Message")]
     assert touchpoints["bindings"]["kafka"]["key"]["description"] == "<tenant>:<customer_id>"
     assert touchpoints["correlationId"]["location"] == "$message.payload#/correlation_id"
-    inbound = messages["ingest:reads:orders.inbound.v1:SubscribeMessage"]
+    inbound = messages[asyncapi.identifier("ingest:reads:orders.inbound.v1:SubscribeMessage")]
     assert inbound["bindings"]["kafka"]["key"]["description"] == "<tenant>:<order_id>"
     assert "correlationId" not in inbound  # an upstream report is not an envelope
 
