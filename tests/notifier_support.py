@@ -95,13 +95,31 @@ def status_changed(
     )
 
 
-def member_event(type_: str, member_id: str, data: dict[str, Any], order_id: str) -> Envelope:
+def order_event(type_: str, order_id: str, customer_id: str = "", step: int = 0) -> Envelope:
+    """A lifecycle event other than a status change (`order.confirmed`, `order.reversed`)."""
+    base = status_changed(order_id, customer_id, "Accepted", "confirmed", step)
+    return new_event(
+        type=type_,
+        tenant=base.tenant,
+        order_id=order_id,
+        occurred_at=base.occurred_at,
+        causation_id=f"cause:{type_}:{order_id}:{step}",
+        correlation_id=base.correlation_id,
+        data=dict(base.data),
+    )
+
+
+def member_event(
+    type_: str, member_id: str, data: dict[str, Any], order_id: str, generation: int = 0
+) -> Envelope:
+    """A reward, commission or attribution event; a new `generation` is a new event id."""
+    again = f":{generation}" if generation else ""
     return new_event(
         type=type_,
         tenant="store",
         order_id=order_id,
         occurred_at=START,
-        causation_id=f"cause:{type_}:{member_id}:{order_id}",
+        causation_id=f"cause:{type_}:{member_id}:{order_id}{again}",
         correlation_id=f"report:{order_id}",
         data={"member_id": member_id, **data},
     )

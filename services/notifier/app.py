@@ -17,7 +17,7 @@ from orderflow.services.notifier.settings import NotifierSettings
 from orderflow.services.notifier.templates import Templates
 from orderflow.services.notifier.webhook import WebhookSender
 from orderflow.shared import topics
-from orderflow.shared.runner import Handler, each_record
+from orderflow.shared.runner import Handler
 from orderflow.shared.service import Components, Runtime
 from orderflow.shared.tenants import TenantRegistry
 
@@ -77,14 +77,14 @@ def build(runtime: Runtime) -> Components:
     assert isinstance(settings, NotifierSettings)
     on_event = partial(handlers.on_event, tenants=runtime.tenants)
     consumed: dict[str, Handler] = {
-        topics.ORDER_REPORTS: each_record(handlers.on_order_reported),
-        topics.ORDERS_LIFECYCLE: each_record(on_event),
-        topics.REWARDS: each_record(on_event),
-        topics.COMMISSIONS: each_record(on_event),
+        topics.ORDER_REPORTS: handlers.on_order_reported,
+        topics.ORDERS_LIFECYCLE: on_event,
+        topics.REWARDS: on_event,
+        topics.COMMISSIONS: on_event,
     }
     if needs_attribution(runtime.tenants):
-        consumed[topics.ORDERS_ATTRIBUTION] = each_record(
-            partial(handlers.on_attribution, tenants=runtime.tenants)
+        consumed[topics.ORDERS_ATTRIBUTION] = partial(
+            handlers.on_attribution, tenants=runtime.tenants
         )
     return Components(
         handlers=consumed,

@@ -1,125 +1,100 @@
-"""Thin handlers: claim the event, work out who the rules name, write one row per notification.
+"""Thin batch handlers: claim the events, work out whom the rules name, write the rows.
 
-Nothing is sent here: the rows are committed with the inbox claim (and the offsets after
+Each handler gets one partition's batch in offset order and costs a fixed number of
+statements whatever its size: one inbox claim, one lock statement for the batch's orders,
+one or two loads, then one insert or upsert per table. The decisions fold over the batch
+in memory (`fanout`), so the batch has the effect its events would have one by one.
+
+Nothing is sent here: the rows are committed with the inbox claims (and the offsets after
 them), and the delivery loop sends after commit. A redelivered event is dropped by the
 inbox; planning the same cause twice could not add a row anyway (unique key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Sequence
 
 import asyncpg
-import structlog
-from aiokafka import ConsumerRecord
 
-from orderflow.services.notifier import messages, store
-from orderflow.services.notifier.domain import (
-    ROLES,
-    Cause,
-    Recipients,
-    Role,
-    plan,
-    wants_member_join,
-)
-from orderflow.shared import inbox
-from orderflow.shared.envelope import Envelope, parse_envelope
+from orderflow.services.notifier import fanout, messages, order_store, store
+from orderflow.services.notifier.domain import Cause
+from orderflow.services.notifier.fanout import BatchPlan, Known
+from orderflow.shared import consumer, inbox, locks
+from orderflow.shared.envelope import Envelope
 from orderflow.shared.errors import Rejected
 from orderflow.shared.logging import get_logger
-from orderflow.shared.tenants import TenantConfig, TenantRegistry, UnknownTenant
+from orderflow.shared.runner import Record
+from orderflow.shared.tenants import Notifications, TenantRegistry, UnknownTenant
 
 log = get_logger(__name__)
 CONSUMER = "notifier"
+Events = list[tuple[Notifications, Cause]]
 
 
-async def on_order_reported(conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]) -> None:
-    """Keep the order's customer contact: the only place the customer's e-mail is found."""
-    event = await _claimed(conn, record)
-    if event is None:
-        return
-    contact = messages.contact_from(event)
-    if contact is not None:
-        await store.save_contact(conn, contact)
+async def on_order_reported(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
+    """Keep the orders' customer contacts: the only place the customer's e-mail is found."""
+    contacts = [messages.contact_from(e) for e in await _claimed(conn, records)]
+    merged = messages.merge_contacts([c for c in contacts if c is not None])
+    await order_store.save_contacts(conn, merged)
 
 
 async def on_event(
-    conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, tenants: TenantRegistry
+    conn: asyncpg.Connection, records: Sequence[Record], *, tenants: TenantRegistry
 ) -> None:
-    """A lifecycle, reward or commission event: notify whom the tenant's rules name."""
-    event = await _claimed(conn, record)
-    if event is None:
-        return
-    config, cause = _config(tenants, event.tenant), messages.cause_of(event)
-    if not any(rule.on == event.type for rule in config.notifications.rules):
-        return  # most events concern no rule: no lookups, no lock
-    if event.order_id is not None:
-        await store.lock_order(conn, event.tenant, event.order_id)
-    await _notify(conn, config, cause, await _recipients(conn, event))
-    if event.order_id is not None and wants_member_join(event.type, config.notifications.rules):
-        await store.keep_order_event(conn, cause)
+    """Lifecycle, reward and commission events: notify whom the tenant's rules name."""
+    events = _with_rules(tenants, await _claimed(conn, records))
+    events = [(rules, cause) for rules, cause in events if fanout.concerns_a_rule(rules, cause)]
+    await _write(conn, fanout.plan_events(events, await _known(conn, events, with_kept=False)))
 
 
 async def on_attribution(
-    conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes], *, tenants: TenantRegistry
+    conn: asyncpg.Connection, records: Sequence[Record], *, tenants: TenantRegistry
 ) -> None:
-    """Track the order's members; a member who joins late hears of the kept order events."""
-    event = await _claimed(conn, record)
-    if event is None or event.order_id is None:
-        return
-    config, member = _config(tenants, event.tenant), messages.member_of(event)
-    await store.lock_order(conn, event.tenant, event.order_id)
-    # Whom the event itself concerns is read before it changes the order's members: a
-    # voided attribution still reaches the members it takes the order from.
-    recipients = await _recipients(conn, event)
-    if event.type == messages.ATTRIBUTED and member is not None:
-        await store.add_member(conn, event.tenant, event.order_id, member)
-        joined = Recipients(merchant=event.tenant, members=(member,))
-        for past in await store.order_events(conn, event.tenant, event.order_id):
-            await _notify(conn, config, past, joined, roles=("member",))
-    elif event.type == messages.ATTRIBUTION_VOIDED:
-        await store.remove_members(conn, event.tenant, event.order_id)
-    await _notify(conn, config, messages.cause_of(event), recipients)
+    """Track the orders' members; a member who joins late hears of the kept order events."""
+    claimed = [e for e in await _claimed(conn, records) if e.order_id is not None]
+    events = _with_rules(tenants, claimed)
+    await _write(conn, fanout.plan_attributions(events, await _known(conn, events, True)))
 
 
-async def _claimed(
-    conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]
-) -> Envelope | None:
-    event = parse_envelope(record.value)
-    structlog.contextvars.bind_contextvars(
-        tenant=event.tenant, order_id=event.order_id, event_id=event.event_id
-    )
-    return event if await inbox.claim(conn, CONSUMER, event.event_id) else None
+async def _claimed(conn: asyncpg.Connection, records: Sequence[Record]) -> list[Envelope]:
+    events = consumer.envelopes(records)
+    claimed = await inbox.claim_many(conn, CONSUMER, [e.event_id for e in events])
+    return consumer.first_seen(events, claimed)
 
 
-def _config(tenants: TenantRegistry, tenant: str) -> TenantConfig:
+def _with_rules(tenants: TenantRegistry, events: Sequence[Envelope]) -> Events:
+    return [(_notifications(tenants, e.tenant), messages.cause_of(e)) for e in events]
+
+
+def _notifications(tenants: TenantRegistry, tenant: str) -> Notifications:
     try:
-        return tenants.get(tenant)
+        return tenants.get(tenant).notifications
     except UnknownTenant as exc:
         raise Rejected(f"tenant: '{tenant}' is not a configured tenant", "unknown_tenant") from exc
 
 
-async def _recipients(conn: asyncpg.Connection, event: Envelope) -> Recipients:
-    customer, member = messages.customer_of(event), messages.member_of(event)
-    if event.order_id is not None and customer is None:
-        customer = await store.customer_of_order(conn, event.tenant, event.order_id)
-    members: tuple[str, ...] = (member,) if member is not None else ()
-    if event.order_id is not None and member is None:
-        members = await store.members_of(conn, event.tenant, event.order_id)
-    return Recipients(merchant=event.tenant, customer=customer, members=members)
+async def _known(conn: asyncpg.Connection, events: Events, with_kept: bool) -> Known:
+    """Lock the batch's orders (sorted, one statement), then load what is known of them."""
+    keys = {key for _, cause in events if (key := fanout.order_key(cause)) is not None}
+    await locks.take(conn, [order_store.lock_key(key) for key in keys])
+    return await order_store.known(conn, keys, with_kept)
 
 
-async def _notify(
-    conn: asyncpg.Connection,
-    config: TenantConfig,
-    cause: Cause,
-    recipients: Recipients,
-    roles: Iterable[Role] = ROLES,
-) -> None:
-    planned, skipped = plan(
-        cause, config.notifications.rules, recipients, config.notifications.email, roles
-    )
-    inserted = await store.insert_notifications(conn, cause, planned)
-    for skip in skipped:
-        log.info("notification_skipped", role=skip.role, channel=skip.channel, reason=skip.reason)
+async def _write(conn: asyncpg.Connection, batch: BatchPlan) -> None:
+    await order_store.clear_members(conn, batch.members_cleared)
+    await order_store.add_members(conn, batch.members_added)
+    await order_store.keep_events(conn, batch.kept)
+    inserted = await store.insert_notifications(conn, list(batch.notifications.values()))
+    skipped = Counter((cause.type, s.role, s.channel, s.reason) for cause, s in batch.skipped)
+    for (cause_type, role, channel, reason), count in skipped.items():
+        log.info(
+            "notification_skipped",
+            cause_type=cause_type,
+            role=role,
+            channel=channel,
+            reason=reason,
+            count=count,
+        )
     if inserted:
-        log.info("notifications_planned", cause_type=cause.type, count=inserted)
+        log.info("notifications_planned", count=inserted)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -58,13 +59,27 @@ def contact_from(event: Envelope) -> Contact | None:
     )
 
 
-def member_of(event: Envelope) -> str | None:
-    member = event.data.get("member_id")
+def merge_contacts(contacts: Sequence[Contact]) -> list[Contact]:
+    """One contact per order, as saving them one after the other would leave it: the later
+    report names the customer; one without an e-mail or name keeps what an earlier one said."""
+    merged: dict[tuple[str, str], Contact] = {}
+    for c in contacts:
+        before = merged.get((c.tenant, c.order_id))
+        if before is not None:
+            c = replace(c, email=c.email or before.email, name=c.name or before.name)
+        merged[(c.tenant, c.order_id)] = c
+    return list(merged.values())
+
+
+def member_of(data: Mapping[str, Any]) -> str | None:
+    """The member an event's data names (a reward, a commission, an attribution)."""
+    member = data.get("member_id")
     return str(member) if member else None
 
 
-def customer_of(event: Envelope) -> str | None:
-    customer = event.data.get("customer_id")
+def customer_of(data: Mapping[str, Any]) -> str | None:
+    """The customer an event's data names (a lifecycle event)."""
+    customer = data.get("customer_id")
     return str(customer) if customer else None
 
 

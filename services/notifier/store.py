@@ -1,4 +1,7 @@
-"""The SQL of the notifier's own schema: contacts, order members, notifications."""
+"""The SQL of the notifier's notifications: planned in batches, leased and finished one by one.
+
+What it keeps about orders (contacts, members, kept events) is in `order_store`.
+"""
 
 from __future__ import annotations
 
@@ -26,29 +29,6 @@ class Due:
     attempts: int
 
 
-async def lock_order(conn: asyncpg.Connection, tenant: str, order_id: str) -> None:
-    """Serialise an order's events with its attributions, so a member joining concurrently
-    with an event either sees the event kept or is seen by it."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"notifier:{tenant}:{order_id}"
-    )
-
-
-async def save_contact(conn: asyncpg.Connection, contact: Contact) -> None:
-    # A later report without an email or name keeps what an earlier one said.
-    await conn.execute(
-        "INSERT INTO contacts (tenant, order_id, customer_id, email, name) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (tenant, order_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,"
-        " email = COALESCE(EXCLUDED.email, contacts.email),"
-        " name = COALESCE(EXCLUDED.name, contacts.name), updated_at = now()",
-        contact.tenant,
-        contact.order_id,
-        contact.customer_id,
-        contact.email,
-        contact.name,
-    )
-
-
 async def contact(
     conn: asyncpg.Connection, tenant: str, customer_id: str, order_id: str | None
 ) -> Contact | None:
@@ -65,88 +45,37 @@ async def contact(
     return Contact(row["tenant"], row["order_id"], row["customer_id"], row["email"], row["name"])
 
 
-async def customer_of_order(conn: asyncpg.Connection, tenant: str, order_id: str) -> str | None:
-    value = await conn.fetchval(
-        "SELECT customer_id FROM contacts WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-    return cast(str | None, value)
-
-
-async def add_member(conn: asyncpg.Connection, tenant: str, order_id: str, member_id: str) -> None:
-    await conn.execute(
-        "INSERT INTO order_members (tenant, order_id, member_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING",
-        tenant,
-        order_id,
-        member_id,
-    )
-
-
-async def remove_members(conn: asyncpg.Connection, tenant: str, order_id: str) -> None:
-    await conn.execute(
-        "DELETE FROM order_members WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-
-
-async def members_of(conn: asyncpg.Connection, tenant: str, order_id: str) -> tuple[str, ...]:
-    rows = await conn.fetch(
-        "SELECT member_id FROM order_members WHERE tenant = $1 AND order_id = $2"
-        " ORDER BY member_id",
-        tenant,
-        order_id,
-    )
-    return tuple(r["member_id"] for r in rows)
-
-
-async def keep_order_event(conn: asyncpg.Connection, cause: Cause) -> None:
-    await conn.execute(
-        "INSERT INTO order_events (tenant, order_id, event_id, type, occurred_at, correlation_id,"
-        " data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT DO NOTHING",
-        cause.tenant,
-        cause.order_id,
-        cause.event_id,
-        cause.type,
-        cause.occurred_at,
-        cause.correlation_id,
-        json.dumps(dict(cause.data)),
-    )
-
-
-async def order_events(conn: asyncpg.Connection, tenant: str, order_id: str) -> list[Cause]:
-    rows = await conn.fetch(
-        "SELECT * FROM order_events WHERE tenant = $1 AND order_id = $2 ORDER BY occurred_at",
-        tenant,
-        order_id,
-    )
-    return [_cause(r, r["event_id"], r["type"]) for r in rows]
-
-
 async def insert_notifications(
-    conn: asyncpg.Connection, cause: Cause, planned: Sequence[Planned]
+    conn: asyncpg.Connection, notifications: Sequence[tuple[Cause, Planned]]
 ) -> int:
-    """Insert each planned notification unless its (cause, recipient, channel) exists."""
-    inserted = 0
-    for p in planned:
-        row = await conn.fetchval(
-            "INSERT INTO notifications (notification_id, tenant, cause_event_id, cause_type,"
-            " order_id, occurred_at, correlation_id, data, role, recipient_id, channel, template)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)"
-            " ON CONFLICT DO NOTHING RETURNING 1",
-            p.notification_id,
-            cause.tenant,
-            cause.event_id,
-            cause.type,
-            cause.order_id,
-            cause.occurred_at,
-            cause.correlation_id,
-            json.dumps(dict(cause.data)),
-            p.recipient.role,
-            p.recipient.id,
-            p.channel,
-            p.template,
-        )
-        inserted += row is not None
-    return inserted
+    """Insert each planned notification unless its (cause, recipient, channel) exists: one
+    statement for the batch; returns how many are new. Pass each notification id once."""
+    if not notifications:
+        return 0
+    causes = [c for c, _ in notifications]
+    planned = [p for _, p in notifications]
+    rows = await conn.fetch(
+        "INSERT INTO notifications (notification_id, tenant, cause_event_id, cause_type,"
+        " order_id, occurred_at, correlation_id, data, role, recipient_id, channel, template)"
+        " SELECT n, t, e, ty, o, at, c, d::jsonb, r, i, ch, tm FROM unnest($1::text[],"
+        " $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],"
+        " $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) WITH ORDINALITY"
+        " AS x(n, t, e, ty, o, at, c, d, r, i, ch, tm, k) ORDER BY k"
+        " ON CONFLICT DO NOTHING RETURNING 1",
+        [p.notification_id for p in planned],
+        [c.tenant for c in causes],
+        [c.event_id for c in causes],
+        [c.type for c in causes],
+        [c.order_id for c in causes],
+        [c.occurred_at for c in causes],
+        [c.correlation_id for c in causes],
+        [json.dumps(dict(c.data)) for c in causes],
+        [p.recipient.role for p in planned],
+        [p.recipient.id for p in planned],
+        [p.channel for p in planned],
+        [p.template for p in planned],
+    )
+    return len(rows)
 
 
 async def lease_due(
@@ -195,7 +124,8 @@ async def retry_at(conn: asyncpg.Connection, due: Due, at: datetime, error: str)
     )
 
 
-def _cause(row: asyncpg.Record, event_id: str, event_type: str) -> Cause:
+def cause_of_row(row: asyncpg.Record, event_id: str, event_type: str) -> Cause:
+    """The cause a notification (or a kept order event) row holds."""
     data: dict[str, Any] = json.loads(row["data"])
     return Cause(
         event_id,
@@ -211,7 +141,7 @@ def _cause(row: asyncpg.Record, event_id: str, event_type: str) -> Cause:
 def _due(row: asyncpg.Record) -> Due:
     return Due(
         row["notification_id"],
-        _cause(row, row["cause_event_id"], row["cause_type"]),
+        cause_of_row(row, row["cause_event_id"], row["cause_type"]),
         Recipient(cast(Role, row["role"]), row["recipient_id"]),
         cast(Channel, row["channel"]),
         row["template"],
