@@ -45,8 +45,9 @@ lint: install
 	$(BIN)/mypy -p orderflow.shared -p orderflow.services
 	$(BIN)/mypy demo bench tests
 
+# One run, everything printed and kept (bench/results/); `make bench BENCH_ARGS=--quick` is small.
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The AsyncAPI 3.0 document, from each service's events.py; a unit test fails when it is stale.
 docs: install

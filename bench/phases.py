@@ -114,14 +114,14 @@ async def through_http(
     keys = [key_of(i) for i in ids]
     _expect(probe, stages, keys)
     sent_at: dict[bytes, float] = {}
-    async with _client(url, api_key, clients) as http:
+    async with http_client(url, api_key, clients) as http:
 
         async def client() -> None:
             while bodies:
                 chunk, body = bodies.popleft()
                 now = time.monotonic()
                 sent_at.update((key_of(i), now) for i in chunk)
-                await _post(http, body)
+                await post_reports(http, body)
 
         await asyncio.gather(*(client() for _ in range(clients)))
     accepted_s = time.monotonic() - min(sent_at.values())
@@ -139,21 +139,21 @@ async def one_at_a_time(
     keys = [key_of(i) for i in ids]
     _expect(probe, stages, keys)
     sent_at: dict[bytes, float] = {}
-    async with _client(url, api_key, 1) as http:
+    async with http_client(url, api_key, 1) as http:
         for order_id, key in zip(ids, keys, strict=True):
             sent_at[key] = time.monotonic()
-            await _post(http, json.dumps(report(order_id, at)).encode())
+            await post_reports(http, json.dumps(report(order_id, at)).encode())
             await probe.wait(stages[-1].topic, [key], timeout_s, check)
     return await _finish("single", probe, stages, keys, sent_at, timeout_s, check)
 
 
-def _client(url: str, api_key: str, connections: int) -> httpx.AsyncClient:
+def http_client(url: str, api_key: str, connections: int) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=connections)
     return httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits)
 
 
-async def _post(http: httpx.AsyncClient, body: bytes) -> None:
+async def post_reports(http: httpx.AsyncClient, body: bytes) -> None:
     while True:
         response = await http.post("/v1/orders", content=body)
         if response.status_code == 202:
@@ -164,27 +164,46 @@ async def _post(http: httpx.AsyncClient, body: bytes) -> None:
         await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
 
+Record = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
+
+
 async def through_kafka(
     name: str, kafka: KafkaSettings, topic: str, probe: Probe, ids: Sequence[str],
     stages: Sequence[Stage], timeout_s: float, check: Check,
 ) -> Run:  # fmt: skip
     """Every report produced to `topic` (keyed `<tenant>:<order_id>`) as fast as acks allow."""
     at = _now()
-    records = [(key_of(i), json.dumps(report(i, at)).encode()) for i in ids]
-    keys = [key for key, _ in records]
+    records: list[Record] = [(key_of(i), json.dumps(report(i, at)).encode(), []) for i in ids]
+    return await produced(name, kafka, kafka.topic(topic), probe, records, stages, timeout_s, check)
+
+
+async def produced(
+    name: str, kafka: KafkaSettings, topic: str, probe: Probe, records: Sequence[Record],
+    stages: Sequence[Stage], timeout_s: float, check: Check,
+) -> Run:  # fmt: skip
+    """`records` produced to `topic` (a full name) as fast as acks allow, until through."""
+    keys = [key for key, _, _ in records]
     _expect(probe, stages, keys)
+    sent_at, acked_at = await produce(kafka, topic, records)
+    produced_s = acked_at - min(sent_at.values())
+    run = await _finish(name, probe, stages, keys, sent_at, timeout_s, check)
+    run.notes["all_produced_after_s"] = round(produced_s, 3)
+    return run
+
+
+async def produce(
+    kafka: KafkaSettings, topic: str, records: Sequence[Record]
+) -> tuple[dict[bytes, float], float]:
+    """Produces every record (acks=all): when each was handed over, and when all were acked."""
     sent_at: dict[bytes, float] = {}
     producer = make_producer(kafka, "bench-producer")
     try:
         await producer.start()
         pending = []
-        for key, value in records:
+        for key, value, headers in records:
             sent_at[key] = time.monotonic()
-            pending.append(await producer.send(kafka.topic(topic), value, key=key))
+            pending.append(await producer.send(topic, value, key=key, headers=headers))
         await asyncio.gather(*pending)
-        produced_s = time.monotonic() - min(sent_at.values())
+        return sent_at, time.monotonic()
     finally:
         await producer.stop()
-    run = await _finish(name, probe, stages, keys, sent_at, timeout_s, check)
-    run.notes["all_produced_after_s"] = round(produced_s, 3)
-    return run

@@ -1,7 +1,8 @@
 """Watches output topics and notes when each item of a run has come out the other end.
 
 Items are told apart by topic and record key (`<tenant>:<order_id>`), so the probe never
-parses a value: its own cost stays small next to the system it measures.
+parses a value: its own cost stays small next to the system it measures. It also counts
+every record per topic, whatever its key (the fan-out of a run, the chain ceiling's totals).
 """
 
 from __future__ import annotations
@@ -36,12 +37,21 @@ class Probe:
         self._seen: Counter[Item] = Counter()
         self._needed: dict[Item, int] = {}
         self.done_at: dict[Item, float] = {}
+        self.totals: Counter[str] = Counter()  # every record seen, per topic
+        self._total_needed: dict[str, int] = {}
+        self.total_done_at: dict[str, float] = {}
 
     def expect(self, topic: str, keys: Iterable[bytes], records_each: int) -> None:
         """A key is done on `topic` (its time noted) once `records_each` of its records arrived."""
         for key in keys:
             self._needed[(topic, key)] = records_each
             self._note((topic, key))
+
+    def expect_total(self, topic: str, count: int) -> None:
+        """`topic` is done (its time noted) once `count` records in all have arrived on it."""
+        self._total_needed[topic] = count
+        self.total_done_at.pop(topic, None)
+        self._note_total(topic)
 
     async def wait(
         self, topic: str, keys: Sequence[bytes], timeout_s: float, check: Callable[[], None]
@@ -53,6 +63,27 @@ class Probe:
                 raise TimeoutError(f"{left} of {len(keys)} reports not out on {topic} in time")
             check()
             await asyncio.sleep(0.005 if len(keys) == 1 else 0.05)
+
+    async def wait_total(self, topic: str, timeout_s: float, check: Callable[[], None]) -> None:
+        """Until `topic` has the count expect_total() asked for; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout_s
+        while topic not in self.total_done_at:
+            if time.monotonic() > deadline:
+                needed = self._total_needed[topic]
+                raise TimeoutError(f"{self.totals[topic]} of {needed} records on {topic} in time")
+            check()
+            await asyncio.sleep(0.05)
+
+    async def settled(self, quiet_s: float = 1.0, at_most_s: float = 15.0) -> None:
+        """Until no record has arrived for `quiet_s` (late events of a run are counted)."""
+        deadline = time.monotonic() + at_most_s
+        last = sum(self.totals.values())
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < quiet_s and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            now = sum(self.totals.values())
+            if now != last:
+                last, quiet_since = now, time.monotonic()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Probe]:
@@ -71,6 +102,8 @@ class Probe:
             batches = await self._consumer.getmany(timeout_ms=100)
             for records in batches.values():
                 for record in records:
+                    self.totals[record.topic] += 1
+                    self._note_total(record.topic)
                     if record.key is not None:
                         item = (record.topic, record.key)
                         self._seen[item] += 1
@@ -80,3 +113,8 @@ class Probe:
         needed = self._needed.get(item)
         if needed is not None and item not in self.done_at and self._seen[item] >= needed:
             self.done_at[item] = time.monotonic()
+
+    def _note_total(self, topic: str) -> None:
+        needed = self._total_needed.get(topic)
+        if needed is not None and topic not in self.total_done_at and self.totals[topic] >= needed:
+            self.total_done_at[topic] = time.monotonic()

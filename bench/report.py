@@ -1,4 +1,4 @@
-"""The machine, the results table, and the JSON written to bench/results/latest.json."""
+"""The machine, the two-hop table, and the JSON written to bench/results/latest.json."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.phases import Run
-from orderflow.shared.topics import NOTIFICATIONS
 
 
 def machine() -> dict[str, Any]:
@@ -63,7 +62,7 @@ def _first_hop(run: Run) -> dict[str, Any]:
     return dict(list(_hops(run).items())[:1])
 
 
-def summary(run: Run, ceiling: Run) -> dict[str, Any]:
+def summary(run: Run, ceiling_per_s: float) -> dict[str, Any]:
     hops = _hops(run)
     return {
         "name": run.name,
@@ -71,7 +70,7 @@ def summary(run: Run, ceiling: Run) -> dict[str, Any]:
         "seconds": round(run.seconds, 3),
         "reports_per_s": round(run.per_s, 1),
         **latency(run.latencies_s),
-        "vs_ceiling": round(run.per_s / ceiling.per_s, 3),
+        "vs_ceiling": round(run.per_s / ceiling_per_s, 3),
         "first_hop": _first_hop(run),
         **({"hops": hops} if len(hops) > 1 else {}),
         **run.notes,
@@ -86,7 +85,6 @@ LABELS = {
     "http": "HTTP batches -> ingest -> status-tracker",
     "kafka": "orders.inbound.v1 -> ingest -> status-tracker",
     "ceiling": "ceiling: 2-hop Kafka relay, no database",
-    "full-chain": "HTTP batches -> all five services -> notification.sent",
 }
 HEADER = (
     "path",
@@ -117,8 +115,12 @@ def _row(result: dict[str, Any]) -> tuple[str, ...]:
 
 
 def table(results: Sequence[dict[str, Any]]) -> str:
-    lines = [HEADER, *map(_row, results)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+    return grid([HEADER, *map(_row, results)])
+
+
+def grid(lines: Sequence[Sequence[str]]) -> str:
+    """Columns aligned, the first to the left and the others to the right, a rule under row 1."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     text = [
         "  ".join(
             c.rjust(w) if i else c.ljust(w)
@@ -135,19 +137,6 @@ def single_text(single: dict[str, Any]) -> str:
         f"one report at a time over HTTP ({single['reports']} reports, no queueing):"
         f" p50 {single['p50_ms']:.0f} ms, p99 {single['p99_ms']:.0f} ms to its lifecycle events"
         f" (hop 1 p50 {hop['p50_ms']:.0f} ms)"
-    )
-
-
-def chain_text(results: Sequence[dict[str, Any]]) -> str:
-    """The full chain's stages, p50 from send to each (its last stage is the table's p50)."""
-    chain = next((r for r in results if r["name"] == "full-chain"), None)
-    if chain is None:
-        return ""
-    stages = [f"{topic} {hop['p50_ms']:.0f}" for topic, hop in chain["hops"].items()]
-    return (
-        "full chain, p50 ms from send to each stage: "
-        + ", ".join([*stages, f"{NOTIFICATIONS} {chain['p50_ms']:.0f}"])
-        + "\n"
     )
 
 
