@@ -18,6 +18,7 @@ from pathlib import Path
 
 from orderflow.shared import outbox_cli
 from orderflow.shared.kafka_admin import ensure_topics
+from orderflow.shared.keep_alive import KeepAlive, status_lines
 from orderflow.shared.localmail import local_smtp
 from orderflow.shared.localstack import LocalStack
 from orderflow.shared.provision import password_env_var, provision
@@ -130,7 +131,8 @@ async def _run_services(supervisor: Supervisor, env: dict[str, str], stop: async
     if not ready:
         return 0
     _print_table(urls)
-    return await _watch(supervisor, stop)
+    await KeepAlive(supervisor, urls, _data_dir() / "status.json").watch(stop)
+    return 0
 
 
 def start_services(
@@ -175,21 +177,20 @@ async def _ready_unless_stopped(
     return True
 
 
-async def _watch(supervisor: Supervisor, stop: asyncio.Event) -> int:
-    """Until Ctrl-C/SIGTERM (exit 0) or until a service dies on its own (exit 1)."""
-    while not stop.is_set():
-        for name, code in supervisor.exited().items():
-            print(f"\n{name} exited with code {code}; its last output:\n{supervisor.tail(name)}")
-            return 1
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
-    return 0
-
-
 def _print_table(urls: dict[str, str]) -> None:
     width = max(len(name) for name in urls) + 2
     lines = [f"{'service'.ljust(width)}url", *(f"{n.ljust(width)}{u}" for n, u in urls.items())]
-    print("\n" + "\n".join(lines) + f"\nlogs in {_data_dir() / 'logs'}; Ctrl-C to stop", flush=True)
+    print(
+        "\n" + "\n".join(lines) + f"\nlogs in {_data_dir() / 'logs'}; a service that dies is"
+        " restarted (`orderflow status`); Ctrl-C to stop",
+        flush=True,
+    )
+
+
+async def status_command() -> int:
+    code, lines = await status_lines(_data_dir() / "status.json")
+    print("\n".join(lines))
+    return code
 
 
 def _data_dir() -> Path:
@@ -201,11 +202,14 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("stack", help="Postgres + Kafka only; prints the env to use them")
     commands.add_parser("run", help="the stack and every service as separate processes")
+    commands.add_parser("status", help="each service of a running `orderflow run`: state, restarts")
     outbox_cli.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "outbox":
             code = asyncio.run(outbox_cli.run(args, list(SERVICES)))
+        elif args.command == "status":
+            code = asyncio.run(status_command())
         else:
             code = asyncio.run(stack_command() if args.command == "stack" else run_command())
     except (RuntimeError, OSError) as exc:  # e.g. a port in use: a message, not a traceback
