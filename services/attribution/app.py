@@ -9,7 +9,6 @@ from orderflow.services.attribution import handlers
 from orderflow.services.attribution.http_api import AttributionApi
 from orderflow.services.attribution.settings import AttributionSettings
 from orderflow.shared import topics
-from orderflow.shared.runner import each_record
 from orderflow.shared.service import Components, Runtime
 
 NAME = "attribution"
@@ -24,11 +23,9 @@ def build(runtime: Runtime) -> Components:
     tenants = runtime.tenants
     return Components(
         handlers={
-            topics.ORDER_REPORTS: each_record(partial(handlers.on_order_reported, tenants=tenants)),
-            topics.TOUCHPOINTS_RECORDED: each_record(
-                partial(handlers.on_touchpoint, tenants=tenants)
-            ),
-            topics.ORDERS_LIFECYCLE: each_record(partial(handlers.on_lifecycle, tenants=tenants)),
+            topics.ORDER_REPORTS: partial(handlers.on_order_reported, tenants=tenants),
+            topics.TOUCHPOINTS_RECORDED: partial(handlers.on_touchpoint, tenants=tenants),
+            topics.ORDERS_LIFECYCLE: partial(handlers.on_lifecycle, tenants=tenants),
         },
         routes=api.routes(),
         topics=[topics.ORDERS_ATTRIBUTION],

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeAlias
 
 from orderflow.services.attribution.credits import Contributor, Credit
 
 ATTRIBUTED = "order.attributed"
 VOIDED = "order.attribution_voided"
 SYSTEM = "system"
+OrderKey: TypeAlias = tuple[str, str]  # (tenant, order_id)
+CustomerKey: TypeAlias = tuple[str, str]  # (tenant, customer_id)
 
 
 @dataclass(frozen=True)

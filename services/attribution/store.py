@@ -1,198 +1,159 @@
-"""The SQL of attribution's own schema, and the mapping of its rows.
+"""The SQL of attribution's own schema: one statement per kind of read or write of a batch.
 
-Two kinds of lock, both held to the end of the transaction:
-- the order's row (`lock_order`, `lock_existing`: SELECT … FOR UPDATE): every decision about
-  one order reads its state and the touchpoints only after taking it, so two decisions about
-  one order never interleave, and a decision always sees every touchpoint whose own
+Two kinds of advisory lock, both held to the end of the transaction:
+- the order (`order_locks`): every decision about one order (the consumer's, the HTTP sale
+  confirmation's) reads its state and the touchpoints only after taking it, so two decisions
+  about one order never interleave, and a decision always sees every touchpoint whose own
   transaction has already evaluated this order;
-- the customer (`lock_customer`, an advisory lock): a touchpoint looks up the orders of its
-  customer, and a report that creates an order, gives it its customer or moves its first
-  report time could otherwise commit unseen by that lookup while the touchpoint stays unseen
-  by the report. Both take the customer's lock first, so one of them sees the other.
+- the customer (`customer_locks`): a touchpoint looks up the orders of its customer, and a
+  report that creates an order, gives it its customer or moves its first report time could
+  otherwise commit unseen by that lookup while the touchpoint stays unseen by the report.
+  Both take the customer's lock first, so one of them sees the other.
+
+Every customer key sorts before every order key ("attribution:customer:…" <
+"attribution:order:…") and `locks.take` takes keys sorted, so all lock takers go through one
+global order, customers then orders: a report batch takes both kinds in one call, a
+touchpoint batch its customers and then (after looking their orders up) those orders, a
+lifecycle batch and the HTTP path orders only. No two of them can wait on each other in a cycle.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
-from orderflow.services.attribution.credits import Contributor, Credit, Model, Touch
-from orderflow.services.attribution.state import Confirmation, OrderAttribution
-from orderflow.shared.vocabulary import ContributorVia, TouchpointKind
+from orderflow.services.attribution import rows
+from orderflow.services.attribution.credits import Touch
+from orderflow.services.attribution.state import CustomerKey, OrderAttribution, OrderKey
+from orderflow.shared import locks
 
-
-async def lock_customer(conn: asyncpg.Connection, tenant: str, customer_id: str) -> None:
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        f"attribution:customer:{tenant}:{customer_id}",
+Stored = dict[OrderKey, tuple[OrderAttribution, str | None]]  # state and correlation id
+ORDER_COLUMNS = (
+    ("tenant", "text"),
+    ("order_id", "text"),
+    ("reported", "bool"),
+    ("ordered_at", "timestamptz"),
+    ("customer_id", "text"),
+    ("customer_rank_at", "timestamptz"),
+    ("customer_rank_report", "text"),
+    ("contributors", "jsonb"),
+    ("has_ok", "bool"),
+    ("duplicate", "bool"),
+    ("confirmed_at", "timestamptz"),
+    ("confirmed_manager_id", "text"),
+    ("credits", "jsonb"),
+    ("granted", "jsonb"),
+    ("correlation_id", "text"),
+)
+_NAMES = ", ".join(name for name, _ in ORDER_COLUMNS)
+_SAVE = (
+    f"INSERT INTO orders ({_NAMES}) SELECT "
+    + ", ".join(f"{n}::jsonb" if t == "jsonb" else n for n, t in ORDER_COLUMNS)
+    + " FROM unnest("
+    + ", ".join(
+        f"${i}::{'text' if t == 'jsonb' else t}[]" for i, (_, t) in enumerate(ORDER_COLUMNS, 1)
     )
+    + f") AS r({_NAMES}) ON CONFLICT (tenant, order_id) DO UPDATE SET "
+    + ", ".join(f"{n} = EXCLUDED.{n}" for n, _ in ORDER_COLUMNS[2:-1])
+    + ", correlation_id = COALESCE(orders.correlation_id, EXCLUDED.correlation_id),"
+    " updated_at = now()"
+)
+_ORDERS_IN = "JOIN unnest($1::text[], $2::text[]) AS k(tenant, order_id) USING (tenant, order_id)"
 
 
-async def customer_of(conn: asyncpg.Connection, tenant: str, order_id: str) -> str | None:
-    value: str | None = await conn.fetchval(
-        "SELECT customer_id FROM orders WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-    return value
+def customer_locks(customers: Iterable[CustomerKey]) -> list[str]:
+    return [f"attribution:customer:{tenant}:{customer}" for tenant, customer in customers]
 
 
-async def lock_order(
-    conn: asyncpg.Connection, tenant: str, order_id: str
-) -> tuple[OrderAttribution, str | None]:
-    """The order's state, locked; a placeholder row is created for an order not seen before."""
-    await conn.execute(
-        "INSERT INTO orders (tenant, order_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        tenant,
-        order_id,
-    )
-    found = await lock_existing(conn, tenant, order_id)
-    assert found is not None, "the row was just inserted or already there"
-    return found
+def order_locks(keys: Iterable[OrderKey]) -> list[str]:
+    return [f"attribution:order:{tenant}:{order_id}" for tenant, order_id in keys]
+
+
+async def load_many(conn: asyncpg.Connection, keys: Collection[OrderKey]) -> Stored:
+    """The stored orders among `keys` (an order not stored yet is absent)."""
+    found = await conn.fetch(f"SELECT o.* FROM orders o {_ORDERS_IN}", *_split(keys))
+    return {(r["tenant"], r["order_id"]): (rows.order_state(r), r["correlation_id"]) for r in found}
+
+
+async def load(conn: asyncpg.Connection, tenant: str, order_id: str) -> OrderAttribution | None:
+    found = (await load_many(conn, [(tenant, order_id)])).get((tenant, order_id))
+    return found[0] if found else None
 
 
 async def lock_existing(
     conn: asyncpg.Connection, tenant: str, order_id: str
 ) -> tuple[OrderAttribution, str | None] | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM orders WHERE tenant = $1 AND order_id = $2 FOR UPDATE", tenant, order_id
-    )
-    return (_state(row), row["correlation_id"]) if row else None
+    """One order locked as the consumer locks it (the sale confirmation), if it is stored."""
+    await locks.take(conn, order_locks([(tenant, order_id)]))
+    return (await load_many(conn, [(tenant, order_id)])).get((tenant, order_id))
 
 
-async def load(conn: asyncpg.Connection, tenant: str, order_id: str) -> OrderAttribution | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM orders WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    )
-    return _state(row) if row else None
-
-
-async def save(
-    conn: asyncpg.Connection, tenant: str, state: OrderAttribution, correlation_id: str | None
+async def save_many(
+    conn: asyncpg.Connection, orders: Sequence[tuple[str, OrderAttribution, str | None]]
 ) -> None:
-    confirmation = state.confirmation
-    rank = state.customer_rank
-    await conn.execute(
-        "UPDATE orders SET reported = $3, ordered_at = $4, customer_id = $5,"
-        " customer_rank_at = $6, customer_rank_report = $7, contributors = $8::jsonb,"
-        " has_ok = $9, duplicate = $10, confirmed_at = $11, confirmed_manager_id = $12,"
-        " credits = $13::jsonb, granted = $14::jsonb,"
-        # The chain's id comes with the order's first report, not with what may precede it.
-        " correlation_id = COALESCE(correlation_id, CASE WHEN $3 THEN $15 END), updated_at = now()"
-        " WHERE tenant = $1 AND order_id = $2",
-        tenant,
-        state.order_id,
-        state.reported,
-        state.ordered_at,
-        state.customer_id,
-        rank[0] if rank else None,
-        rank[1] if rank else None,
-        json.dumps([{"member_id": c.member_id, "via": c.via.value} for c in state.contributors]),
-        state.has_ok,
-        state.duplicate,
-        confirmation.confirmed_at if confirmation else None,
-        confirmation.manager_id if confirmation else None,
-        json.dumps([_credit_json(c) for c in state.credits]),
-        json.dumps(list(state.granted)),
-        correlation_id,
-    )
+    """Insert or update each (tenant, state, correlation id); one row per order."""
+    if orders:
+        values = [rows.order_values(*order) for order in orders]
+        await conn.execute(_SAVE, *rows.columns(values, len(ORDER_COLUMNS)))
 
 
-async def insert_touch(conn: asyncpg.Connection, tenant: str, touch: Touch) -> bool:
-    """Store the touchpoint; False when one with its id is already stored."""
-    row = await conn.fetchval(
+async def insert_touches(
+    conn: asyncpg.Connection, touches: Sequence[tuple[str, Touch]]
+) -> set[tuple[str, str]]:
+    """Store each (tenant, touchpoint) once; the (tenant, touchpoint_id) not stored before."""
+    if not touches:
+        return set()
+    found = await conn.fetch(
         "INSERT INTO touchpoints (tenant, touchpoint_id, member_id, kind, customer_id,"
-        " occurred_at, order_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT DO NOTHING RETURNING 1",
-        tenant,
-        touch.touchpoint_id,
-        touch.member_id,
-        touch.kind.value,
-        touch.customer_id,
-        touch.occurred_at,
-        touch.order_id,
+        " occurred_at, order_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::text[], $5::text[], $6::timestamptz[], $7::text[])"
+        " ON CONFLICT DO NOTHING RETURNING tenant, touchpoint_id",
+        *rows.columns([rows.touch_values(*t) for t in touches], 7),
     )
-    return row is not None
+    return {(r["tenant"], r["touchpoint_id"]) for r in found}
 
 
-async def touches_for(
-    conn: asyncpg.Connection, tenant: str, order_id: str, customer_id: str | None
-) -> list[Touch]:
-    """Every touchpoint naming the order or of its customer (the domain picks among them)."""
-    rows = await conn.fetch(
-        "SELECT * FROM touchpoints WHERE tenant = $1 AND (order_id = $2 OR customer_id = $3)",
-        tenant,
-        order_id,
-        customer_id,
+async def touches_of(
+    conn: asyncpg.Connection, orders: Collection[OrderKey], customers: Collection[CustomerKey]
+) -> dict[str, list[Touch]]:
+    """Per tenant, every touchpoint naming one of the orders or of one of the customers."""
+    found = await conn.fetch(
+        "SELECT t.* FROM touchpoints t JOIN unnest($1::text[], $2::text[]) AS k(tenant, order_id)"
+        " ON t.tenant = k.tenant AND t.order_id = k.order_id AND t.order_id IS NOT NULL"
+        " UNION SELECT t.* FROM touchpoints t"
+        " JOIN unnest($3::text[], $4::text[]) AS c(tenant, customer_id)"
+        " ON t.tenant = c.tenant AND t.customer_id = c.customer_id",
+        *_split(orders),
+        *_split(customers),
     )
-    return [_touch(r) for r in rows]
+    by_tenant: dict[str, list[Touch]] = {}
+    for row in found:
+        by_tenant.setdefault(row["tenant"], []).append(rows.touch(row))
+    return by_tenant
 
 
-async def orders_in_window(
-    conn: asyncpg.Connection, tenant: str, customer_id: str, at: datetime, lookback: timedelta
-) -> list[str]:
-    """Orders of the customer whose lookback window contains `at`, in a fixed (lock) order."""
-    rows = await conn.fetch(
-        "SELECT order_id FROM orders WHERE tenant = $1 AND customer_id = $2 AND reported"
-        " AND NOT duplicate AND ordered_at BETWEEN $3 AND $4 ORDER BY order_id",
-        tenant,
-        customer_id,
-        at,
-        at + lookback,
+async def orders_in_windows(
+    conn: asyncpg.Connection, windows: Sequence[tuple[str, str, datetime, timedelta]]
+) -> list[list[str]]:
+    """For each (tenant, customer, at, lookback): the customer's orders whose lookback window
+    contains `at`, by order id (the order a touchpoint evaluates them in)."""
+    if not windows:
+        return []
+    found = await conn.fetch(
+        "SELECT w.n, o.order_id FROM unnest($1::text[], $2::text[], $3::timestamptz[],"
+        " $4::timestamptz[]) WITH ORDINALITY AS w(tenant, customer_id, since, until, n)"
+        " JOIN orders o ON o.tenant = w.tenant AND o.customer_id = w.customer_id"
+        " AND o.reported AND NOT o.duplicate AND o.ordered_at BETWEEN w.since AND w.until"
+        " ORDER BY w.n, o.order_id",
+        *rows.columns([(t, c, at, at + lookback) for t, c, at, lookback in windows], 4),
     )
-    return [r["order_id"] for r in rows]
+    orders: list[list[str]] = [[] for _ in windows]
+    for row in found:
+        orders[row["n"] - 1].append(row["order_id"])
+    return orders
 
 
-def _credit_json(credit: Credit) -> dict[str, Any]:
-    return {
-        "member_id": credit.member_id,
-        "via": credit.via.value,
-        "model": credit.model.value,
-        "touchpoint_id": credit.touchpoint_id,
-        "confirmed": credit.confirmed,
-    }
-
-
-def _credit(data: dict[str, Any]) -> Credit:
-    return Credit(
-        member_id=data["member_id"],
-        via=ContributorVia(data["via"]),
-        model=Model(data["model"]),
-        touchpoint_id=data.get("touchpoint_id"),
-        confirmed=bool(data.get("confirmed")),
-    )
-
-
-def _state(row: asyncpg.Record) -> OrderAttribution:
-    rank_at, rank_report = row["customer_rank_at"], row["customer_rank_report"]
-    confirmed_at = row["confirmed_at"]
-    return OrderAttribution(
-        order_id=row["order_id"],
-        reported=row["reported"],
-        ordered_at=row["ordered_at"],
-        customer_id=row["customer_id"],
-        customer_rank=(rank_at, rank_report) if rank_at is not None else None,
-        contributors=tuple(
-            Contributor(c["member_id"], ContributorVia(c["via"]))
-            for c in json.loads(row["contributors"])
-        ),
-        has_ok=row["has_ok"],
-        duplicate=row["duplicate"],
-        confirmation=Confirmation(row["confirmed_manager_id"], confirmed_at)
-        if confirmed_at is not None
-        else None,
-        credits=tuple(_credit(c) for c in json.loads(row["credits"])),
-        granted=tuple(json.loads(row["granted"])),
-    )
-
-
-def _touch(row: asyncpg.Record) -> Touch:
-    return Touch(
-        touchpoint_id=row["touchpoint_id"],
-        member_id=row["member_id"],
-        kind=TouchpointKind(row["kind"]),
-        customer_id=row["customer_id"],
-        occurred_at=row["occurred_at"],
-        order_id=row["order_id"],
-    )
+def _split(keys: Collection[tuple[str, str]]) -> list[list[str]]:
+    return rows.columns(sorted(set(keys)), 2)

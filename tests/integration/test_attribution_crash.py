@@ -1,8 +1,9 @@
 """attribution as a real process, SIGKILLed mid-transaction and restarted: nothing lost, nothing twice.
 
-To crash at a known point, the test holds the row lock of one order that the next batch
-needs, waits until the service is seen blocked on it inside its transaction (with other
-records of that batch already applied but not committed), and only then kills it.
+To crash at a known point, the test holds the lock of one order that the next batch needs
+(the advisory lock every decision about that order takes), waits until the service is seen
+blocked on it inside its transaction (the batch's inbox claims written, not committed), and
+only then kills it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from orderflow.services.attribution import messages
+from orderflow.services.attribution import messages, store
 from orderflow.services.attribution.domain import OrderAttribution, decide
-from orderflow.shared import topics
+from orderflow.shared import locks, topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.supervisor import Supervisor
 from tests.harness import TopicReader, blocked_on_lock, eventually, free_port, producer
@@ -90,7 +91,7 @@ async def test_sigkill_mid_transaction_loses_and_duplicates_no_credit(
 
         held = db.transaction()
         await held.start()
-        await db.execute("SELECT 1 FROM attribution.orders WHERE order_id = 'o-block' FOR UPDATE")
+        await locks.take(db, store.order_locks([("shop", "o-block")]))
         await publish(send, *after)
         await eventually(lambda: blocked_on_lock(db, "orderflow_attribution"), "a blocked batch")
         supervisor.kill("attribution", signal.SIGKILL)
