@@ -17,7 +17,7 @@ from datetime import datetime
 import asyncpg
 
 from orderflow.services.rewards import folds, messages, records, store
-from orderflow.services.rewards.challenges import window
+from orderflow.services.rewards.challenges import MemberDecision, window
 from orderflow.services.rewards.domain import Programme, approve
 from orderflow.services.rewards.facts import Fact, OrderBook
 from orderflow.services.rewards.folds import MemberInput, OrderFold, OrderInput
@@ -59,23 +59,7 @@ async def on_member_facts(
     if not fresh:
         return
     states = await records.load_members(conn, _spans(fresh, programmes))
-    decisions = folds.fold_members(states, fresh, programmes)
-    await records.count_orders(conn, [d.counted for d, _ in decisions if d.counted])
-    granted = [
-        (d.counted.tenant, d.counted.order_id, reward, correlation)
-        for d, correlation in decisions
-        if d.counted
-        for reward in d.rewards
-    ]
-    inserted = await records.grant_rewards(conn, [(t, o, r) for t, o, r, _ in granted])
-    await outbox.enqueue_many(
-        conn,
-        [
-            (topics.REWARDS, messages.reward_envelope(r, t, o, correlation), None)
-            for t, o, r, correlation in granted
-            if r.reward_id in inserted
-        ],
-    )
+    await _save_members(conn, folds.fold_members(states, fresh, programmes))
 
 
 async def fire_approval(
@@ -139,6 +123,22 @@ async def _save_orders(
     posted = [(d.book.tenant, d.book.order_id, e) for d in fold.decisions for e in d.entries]
     inserted = await records.append_entries(conn, posted)
     await outbox.enqueue_many(conn, _order_events(fold, inserted))
+
+
+async def _save_members(
+    conn: asyncpg.Connection, decisions: Sequence[tuple[MemberDecision, str]]
+) -> None:
+    counted = [(d.counted, d.rewards, correlation) for d, correlation in decisions if d.counted]
+    await records.count_orders(conn, [order for order, _, _ in counted])
+    granted = [(o.tenant, o.order_id, r) for o, rewards, _ in counted for r in rewards]
+    inserted = await records.grant_rewards(conn, granted)
+    events: Outgoing = [
+        (topics.REWARDS, messages.reward_envelope(r, o.tenant, o.order_id, correlation), None)
+        for o, rewards, correlation in counted
+        for r in rewards
+        if r.reward_id in inserted
+    ]
+    await outbox.enqueue_many(conn, events)
 
 
 def _order_events(fold: OrderFold, inserted: set[str]) -> Outgoing:
