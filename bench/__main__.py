@@ -31,7 +31,7 @@ from typing import Any
 
 from bench import history
 from bench.chain import TENANT_PROGRAMME, full_chain
-from bench.chain_report import chain_text, open_loop_text, replicas_text, rss_text
+from bench.chain_report import chain_text, goals_text, open_loop_text, replicas_text, rss_text
 from bench.document import NOTES, document
 from bench.pipeline import two_hops
 from bench.report import machine, machine_text, single_text, table, write_json
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     say(replicas_text(doc["status_tracker_replicas"]) + "\n")
     say(machine_text(info) + f"; commit {doc['commit']['commit']}")
     say("\n".join(NOTES) + "\n")
+    say(goals_text(doc["goals"]) + "\n")
     say(history.comparison(doc, before, args.history) + "\n")
     write_json(args.output, doc)
     history.append(doc, args.history)

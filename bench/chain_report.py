@@ -122,3 +122,15 @@ def replicas_text(part: dict[str, Any]) -> str:
     )
     scaling = part.get("scaling", {}).get("x2_over_x1")
     return f"status-tracker alone, same six partitions: {text}; x2/x1 = {scaling}"
+
+
+def goals_text(goals: list[dict[str, Any]]) -> str:
+    """One line per goal of issue 8: met, missed, or not measured, with this run's number."""
+    verdict = {True: "met   ", False: "MISSED", None: "not run"}
+    return "goals:\n" + "\n".join(
+        f"  {verdict[g['met']]} {g['goal']} (this run: {_value(g['value'])})" for g in goals
+    )
+
+
+def _value(value: float | str | None) -> str:
+    return "-" if value is None else (value if isinstance(value, str) else f"{value:g}")

@@ -47,7 +47,35 @@ def document(
         "status_tracker_replicas": replicas_part(pipeline.trackers),
         "notes": NOTES,
     }
-    return {**doc, "headline": headline(doc)}
+    numbers = headline(doc)
+    return {**doc, "headline": numbers, "goals": goals(numbers)}
+
+
+def goals(numbers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 8's goals, each with this run's number and whether it is met (None: not run)."""
+    rss = [v for k, v in numbers.items() if k.startswith("rss_")]
+    ran_open_loop = "open_loop_notification_sent_not_through" in numbers
+    p99 = numbers.get("open_loop_notification_sent_p99_ms")
+    checks = [
+        ("HTTP two hops >= 0.5 x ceiling", numbers.get("http_vs_ceiling"), 0.5, True),
+        ("Kafka two hops >= 0.5 x ceiling", numbers.get("kafka_vs_ceiling"), 0.5, True),
+        ("full chain >= 0.5 x chain ceiling", numbers.get("chain_vs_chain_ceiling"), 0.5, True),
+        ("RSS <= 150 MiB per service", max(rss) if rss else None, 150.0, False),
+    ]
+    result = [
+        {
+            "goal": text,
+            "value": value,
+            "met": None if value is None else (value >= bound if at_least else value <= bound),
+        }
+        for text, value, bound, at_least in checks
+    ]
+    result.insert(3, {
+        "goal": "open loop p99 to notification.sent <= 250 ms",
+        "value": p99 if p99 is not None or not ran_open_loop else "not through",
+        "met": (p99 is not None and p99 <= 250.0) if ran_open_loop else None,
+    })  # fmt: skip
+    return result
 
 
 def headline(doc: dict[str, Any]) -> dict[str, Any]:
