@@ -257,13 +257,3 @@ class ConsumerRunner:
                 error_type=type(exc).__name__,
                 seconds=round(time.monotonic() - started, 3),
             )
-
-
-def each_record(handle: Callable[[asyncpg.Connection, Record], Awaitable[None]]) -> Handler:
-    """A handler that takes one record at a time, applied to a batch in offset order."""
-
-    async def batch(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
-        for record in records:
-            await handle(conn, record)
-
-    return batch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.attribution import handlers
+from orderflow.services.attribution import events, handlers
 from orderflow.services.attribution.http_api import AttributionApi
 from orderflow.services.attribution.settings import AttributionSettings
 from orderflow.shared import topics
@@ -28,5 +28,5 @@ def build(runtime: Runtime) -> Components:
             topics.ORDERS_LIFECYCLE: partial(handlers.on_lifecycle, tenants=tenants),
         },
         routes=api.routes(),
-        topics=[topics.ORDERS_ATTRIBUTION],
+        topics=events.EVENTS.written(),
     )

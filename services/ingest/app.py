@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.ingest import handlers
+from orderflow.services.ingest import events, handlers
 from orderflow.services.ingest.http_api import IngestApi
 from orderflow.services.ingest.settings import IngestSettings
 from orderflow.services.ingest.webhooks.routes import WebhookApi
@@ -28,5 +28,5 @@ def build(runtime: Runtime) -> Components:
             topics.TOUCHPOINTS_INBOUND: partial(handlers.on_touchpoints, tenants=runtime.tenants),
         },
         routes=[*api.routes(), *webhooks.routes()],
-        topics=[topics.ORDER_REPORTS, topics.TOUCHPOINTS_RECORDED],
+        topics=events.EVENTS.written(),
     )

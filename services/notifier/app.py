@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.notifier import handlers
+from orderflow.services.notifier import events, handlers
 from orderflow.services.notifier.delivery import DeliveryLoop, LoopSettings
 from orderflow.services.notifier.dispatch import Dispatcher
 from orderflow.services.notifier.domain import rules_need_members_of_orders
@@ -90,5 +90,5 @@ def build(runtime: Runtime) -> Components:
         handlers=consumed,
         routes=InboxApi(runtime.pool, runtime.tenants).routes(),
         loops=[delivery_loop(runtime, settings).run],
-        topics=[topics.NOTIFICATIONS],
+        topics=events.EVENTS.written(),
     )

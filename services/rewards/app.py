@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.rewards import handlers, messages
+from orderflow.services.rewards import events, handlers, messages
 from orderflow.services.rewards.domain import Programme
 from orderflow.services.rewards.http_api import RewardsApi
 from orderflow.services.rewards.settings import RewardsSettings
@@ -46,5 +46,5 @@ def build(runtime: Runtime) -> Components:
         },
         routes=api.routes(),
         loops=[timers.run],
-        topics=[topics.REWARDS, topics.COMMISSIONS, topics.REWARDS_MEMBER_FACTS],
+        topics=events.EVENTS.written(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.status_tracker import handlers
+from orderflow.services.status_tracker import events, handlers
 from orderflow.services.status_tracker.domain import ExpiryRule
 from orderflow.services.status_tracker.settings import TrackerSettings
 from orderflow.services.status_tracker.timers import ExpiryTimers
@@ -48,5 +48,5 @@ def build(runtime: Runtime) -> Components:
             topics.ORDER_REPORTS: partial(handlers.on_order_reported, rules=rules),
         },
         loops=[timers.run],
-        topics=[topics.ORDERS_LIFECYCLE],
+        topics=events.EVENTS.written(),
     )
