@@ -89,7 +89,9 @@ def open_loop_text(part: dict[str, Any] | None) -> str:
     head = (
         f"open loop, {part['rate_per_s']:g} reports/s for {part['seconds']:g} s over HTTP"
         f" ({part['batch']} per POST on schedule; sent at {part['achieved_per_s']}/s,"
-        f" sender at most {part['max_send_lag_ms']:.0f} ms late), from due time to:"
+        f" sender at most {part['max_send_lag_ms']:.0f} ms late"
+        + (f", {part['failed_posts']} POSTs failed" if part["failed_posts"] else "")
+        + "), from due time to:"
     )
     lines = [head]
     for topic, stats in part["to"].items():

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from bench.phases import Build, Check, http_client, key_of, order_ids, post_reports
 from bench.probe import Probe
 
@@ -31,6 +33,7 @@ class OpenLoop:
     reports: int
     sent_over_s: float  # from the first due time to the last POST handed to the client
     max_send_lag_ms: float  # how late the sender ever was against its schedule
+    failed_posts: int  # answered neither 202 nor 429, or not at all: their reports count as late
     latencies_s: dict[str, list[float]] = field(default_factory=dict)  # per topic, inf if not out
 
 
@@ -52,6 +55,7 @@ def summary(run: OpenLoop) -> dict[str, Any]:
         "reports": run.reports,
         "achieved_per_s": round(run.reports / run.sent_over_s, 1) if run.sent_over_s else None,
         "max_send_lag_ms": round(run.max_send_lag_ms, 1),
+        "failed_posts": run.failed_posts,
         "to": {topic: stats(latencies) for topic, latencies in run.latencies_s.items()},
     }
 
@@ -71,7 +75,7 @@ async def open_loop(
     due: dict[bytes, float] = {}
     lag = 0.0
     async with http_client(url, api_key, 256) as http:
-        posts: list[asyncio.Task[None]] = []
+        posts: list[asyncio.Task[bool]] = []
         start = time.monotonic() + 0.1
         next_tick = start
         for index, chunk in enumerate(chunks):
@@ -80,19 +84,28 @@ async def open_loop(
             lag = max(lag, time.monotonic() - due_at)
             body = json.dumps([build(i, _now()) for i in chunk]).encode()
             due.update((key_of(i), due_at) for i in chunk)
-            posts.append(asyncio.create_task(post_reports(http, body)))
+            posts.append(asyncio.create_task(_sent(http, body)))
             if time.monotonic() >= next_tick:
                 check()
                 during()
                 next_tick += 1.0
         sent_over = time.monotonic() - start + interval  # the last POST's own slot
         during()  # the end of the load
-        await asyncio.gather(*posts)
+        failed = sum(not ok for ok in await asyncio.gather(*posts))
     await _wait_for(probe, topics, keys, wait_s, check)
     return OpenLoop(
-        rate, seconds, batch, len(ids), sent_over, lag * 1000,
+        rate, seconds, batch, len(ids), sent_over, lag * 1000, failed,
         {t: [probe.done_at.get((t, k), math.inf) - due[k] for k in keys] for t in topics},
     )  # fmt: skip
+
+
+async def _sent(http: httpx.AsyncClient, body: bytes) -> bool:
+    """One POST, retried on 429 as the contract says; False if it failed (overload shows)."""
+    try:
+        await post_reports(http, body)
+    except (RuntimeError, httpx.HTTPError):
+        return False
+    return True
 
 
 async def _wait_for(
