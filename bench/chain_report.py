@@ -79,8 +79,15 @@ def chain_text(part: dict[str, Any]) -> str:
             grid(rows),
             "full chain, p50 ms from send to each stage: " + ", ".join(stages),
             f"records per report, measured in the full chain (the ceiling copies them): {per_report}",
+            "chain ceiling relays (records out per record in):",
+            *(f"  {_relay(name, hop)}" for name, hop in part["ceiling_topology"].items()),
         ]
     )
+
+
+def _relay(name: str, hop: dict[str, Any]) -> str:
+    out = ", ".join(f"{topic} x {ratio}" for topic, ratio in hop["out_per_input"].items())
+    return f"{name}: {' + '.join(hop['sources'])} -> {out}"
 
 
 def open_loop_text(part: dict[str, Any] | None) -> str:
