@@ -198,6 +198,9 @@ class EmailChannel(_Model):
 class WebhookChannel(_Model):
     url: str = Field(pattern=r"^https?://\S+$")
     secret: Secret
+    # A URL that resolves to loopback, private or link-local addresses is refused unless the
+    # tenant says so (local development, a receiver inside the cluster).
+    allow_private_network: bool = False
 
 
 class NotificationRule(_Model):
