@@ -170,6 +170,14 @@ class LocalStack:
         self._postgres = self._spawn(command, "postgres.log", self._pg_user)
         self._wait(self._postgres, "postgres.log", self._postgres_answers)
 
+    def restart_kafka(self) -> None:
+        """Stop the broker and start an empty one on the same port: Tansu keeps everything in
+        memory, so every topic, record and committed offset is gone (broker-loss drills)."""
+        if self._kafka is not None:
+            stop_process(self._kafka, signal.SIGTERM, STOP_GRACE_S)
+            self._kafka = None
+        self._start_kafka()
+
     def _init_postgres(self) -> None:
         self._pgdata.mkdir(parents=True, exist_ok=True)
         self._pgdata.chmod(0o700)
