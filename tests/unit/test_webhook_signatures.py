@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -127,14 +128,46 @@ def test_stripe_signature_over_the_exact_fixture_bytes() -> None:
     verify_stripe(body, f"t={STRIPE_T},v1={T2_V1}", STRIPE_SECRET, now=STRIPE_T)
 
 
-@pytest.mark.parametrize("age_s", [0, 299, 300])
-def test_stripe_accepts_a_timestamp_up_to_300_s_old(age_s: int) -> None:
-    verify_stripe(T1_BODY, f"t={STRIPE_T},v1={T1_V1}", STRIPE_SECRET, now=STRIPE_T + age_s)
+# Both official vectors, checked with the receiving clock shifted either way from `t`.
+STRIPE_VECTORS = [
+    pytest.param(lambda: T1_BODY, T1_V1, id="T1"),
+    pytest.param(stripe_envelope, T2_V1, id="T2"),
+]
 
 
-def test_stripe_refuses_a_timestamp_older_than_300_s() -> None:
+@pytest.mark.parametrize(("body", "v1"), STRIPE_VECTORS)
+@pytest.mark.parametrize("shift_s", [-300, -299, -1, 0, 1, 299, 300])
+def test_stripe_accepts_a_timestamp_up_to_300_s_either_side_of_now(
+    body: Callable[[], bytes], v1: str, shift_s: int
+) -> None:
+    # shift_s > 0: the signature is older than our clock; < 0: it is ahead of it.
+    verify_stripe(body(), f"t={STRIPE_T},v1={v1}", STRIPE_SECRET, now=STRIPE_T + shift_s)
+
+
+@pytest.mark.parametrize(("body", "v1"), STRIPE_VECTORS)
+@pytest.mark.parametrize("shift_s", [301, 302, 3600, 10**9])
+def test_stripe_refuses_a_timestamp_older_than_300_s(
+    body: Callable[[], bytes], v1: str, shift_s: int
+) -> None:
     with pytest.raises(BadSignature, match="older than 300 s"):
-        verify_stripe(T1_BODY, f"t={STRIPE_T},v1={T1_V1}", STRIPE_SECRET, now=STRIPE_T + 301)
+        verify_stripe(body(), f"t={STRIPE_T},v1={v1}", STRIPE_SECRET, now=STRIPE_T + shift_s)
+
+
+@pytest.mark.parametrize(("body", "v1"), STRIPE_VECTORS)
+@pytest.mark.parametrize("ahead_s", [301, 302, 3600, STRIPE_T - 1])
+def test_stripe_refuses_a_timestamp_more_than_300_s_in_the_future(
+    body: Callable[[], bytes], v1: str, ahead_s: int
+) -> None:
+    # A signature minted ahead of time would otherwise be replayable until t + 300 s.
+    with pytest.raises(BadSignature, match="ahead"):
+        verify_stripe(body(), f"t={STRIPE_T},v1={v1}", STRIPE_SECRET, now=STRIPE_T - ahead_s)
+
+
+def test_stripe_future_timestamp_is_refused_only_after_the_signature_checks() -> None:
+    # A forged header learns nothing about the window: it is refused as unsigned first.
+    forged = f"t={STRIPE_T},v1={'0' * 64}"
+    with pytest.raises(BadSignature, match="no v1 signature"):
+        verify_stripe(T1_BODY, forged, STRIPE_SECRET, now=STRIPE_T - 10_000)
 
 
 def test_stripe_vector_is_outside_the_tolerance_today() -> None:

@@ -86,11 +86,14 @@ def verify_stripe(
     now: float,
     tolerance_s: int = STRIPE_TOLERANCE_S,
 ) -> None:
-    """Raises BadSignature unless one `v1` of `header` signs `<t>.<body>` and `t` is recent.
+    """Raises BadSignature unless one `v1` of `header` signs `<t>.<body>` and `t` is within
+    `tolerance_s` of `now`, before or after.
 
-    Several `v1` values appear while a secret is rolled; any one matching suffices. Like
-    Stripe's libraries, only timestamps older than `tolerance_s` are refused: a replayed
-    old delivery is the threat, and refusing future ones would turn clock skew into loss.
+    Several `v1` values appear while a secret is rolled; any one matching suffices. Stripe's
+    libraries refuse only old timestamps; a future one is refused here too, so a signature
+    minted ahead (a leaked secret, a skewed signer) cannot be replayed for longer than the
+    window. Stripe signs with its own synchronised clock, so a fair delivery is never
+    further off than our clock's own error (kept by NTP well under the window).
     """
     if not header:
         raise BadSignature("missing Stripe-Signature header")
@@ -104,3 +107,5 @@ def verify_stripe(
         raise BadSignature("no v1 signature of Stripe-Signature matches the body")
     if timestamp < now - tolerance_s:
         raise BadSignature(f"Stripe-Signature timestamp is older than {tolerance_s} s")
+    if timestamp > now + tolerance_s:
+        raise BadSignature(f"Stripe-Signature timestamp is more than {tolerance_s} s ahead")
