@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orderflow.services.ingest.reports import ReportRejected
+from orderflow.services.ingest.reports import ReportRejected, report_uuid
 from orderflow.services.ingest.webhooks import shopify, stripe, woocommerce
 from orderflow.services.ingest.webhooks.common import Ignored, Mapped, Outcome
 from orderflow.shared.vocabulary import Category
@@ -115,6 +115,56 @@ def test_shopify_order_without_delivery_id_falls_back_to_the_contracts_identity(
     result = mapped(shopify.adapt("acme", shopify_order(), None, None))
     assert result.report.report_id is None
     assert result.report.status == "cancelled"
+
+
+EVENT_ID = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
+
+
+def older_api_shape(body: dict[str, Any]) -> dict[str, Any]:
+    """The same order as another subscription's API version writes it: fields renamed,
+    dropped and added, an id as a string."""
+    body = {k: v for k, v in body.items() if k not in ("customer", "line_items", "name")}
+    body["id"] = str(body["id"])
+    body["total_price_set"] = {
+        "shop_money": {"amount": body["total_price"], "currency_code": "USD"}
+    }
+    return body
+
+
+def test_shopify_redelivery_with_another_shape_is_the_same_report_by_its_event_id() -> None:
+    first = mapped(shopify.adapt("acme", shopify_order(), "orders/paid", WEBHOOK_ID, EVENT_ID))
+    again = mapped(
+        shopify.adapt("acme", older_api_shape(shopify_order()), "orders/paid", "wh-other", EVENT_ID)
+    )
+    assert first.report != again.report, "the two bodies differ"
+    assert first.report.report_id == again.report.report_id
+    assert report_uuid(first.report) == report_uuid(again.report)  # the stored primary key
+
+
+def test_shopify_refund_redelivered_under_another_webhook_id_is_the_same_report() -> None:
+    body = load("shopify_refunds_create.json")
+    first = mapped(shopify.adapt("acme", body, "refunds/create", WEBHOOK_ID, EVENT_ID))
+    again = mapped(shopify.adapt("acme", dict(body, note=None), None, "wh-other", EVENT_ID))
+    assert report_uuid(first.report) == report_uuid(again.report)
+
+
+def test_shopify_other_events_and_other_topics_of_one_event_stay_reports_of_their_own() -> None:
+    body = shopify_order()
+    ids = {
+        report_uuid(mapped(shopify.adapt("acme", body, topic, WEBHOOK_ID, event)).report)
+        for topic, event in [
+            ("orders/paid", EVENT_ID),
+            ("orders/paid", "another-event"),
+            ("orders/updated", EVENT_ID),
+        ]
+    }
+    assert len(ids) == 3
+
+
+def test_shopify_without_an_event_id_is_named_by_its_webhook_id_as_before() -> None:
+    for event in (None, "", "  "):
+        result = mapped(shopify.adapt("acme", shopify_order(), "orders/paid", WEBHOOK_ID, event))
+        assert result.report.report_id == WEBHOOK_ID
 
 
 def test_shopify_line_without_sku_is_named_by_its_exact_product_id() -> None:

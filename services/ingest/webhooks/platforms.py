@@ -41,7 +41,7 @@ def _verify_woocommerce(body: bytes, headers: Headers, secret: str, _now: float)
 
 def _adapt_shopify(tenant: str, payload: object, headers: Headers) -> Outcome:
     topic, webhook_id = headers.get("x-shopify-topic"), headers.get("x-shopify-webhook-id")
-    return shopify.adapt(tenant, payload, topic, webhook_id)
+    return shopify.adapt(tenant, payload, topic, webhook_id, headers.get("x-shopify-event-id"))
 
 
 def _adapt_stripe(tenant: str, payload: object, _headers: Headers) -> Outcome:

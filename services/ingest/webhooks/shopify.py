@@ -59,18 +59,37 @@ CATEGORIES: dict[str, Category] = {
 _REFUND_WINS_OVER_CANCEL = frozenset({"refunded", "partially_refunded"})
 
 
-def adapt(tenant: str, payload: object, topic: str | None, webhook_id: str | None) -> Outcome:
-    """`topic` is X-Shopify-Topic and `webhook_id` X-Shopify-Webhook-Id, when sent.
+def adapt(
+    tenant: str,
+    payload: object,
+    topic: str | None,
+    webhook_id: str | None,
+    event_id: str | None = None,
+) -> Outcome:
+    """`topic`, `webhook_id` and `event_id` are X-Shopify-Topic, -Webhook-Id and -Event-Id,
+    when sent.
 
     Without a topic the body's shape decides (a refund has `order_id` and
-    `refund_line_items`). A retried delivery keeps its webhook id, so it is a duplicate.
+    `refund_line_items`). The report's identity is `delivery_id`'s.
     """
     body = as_object(payload)
     if topic == REFUND_TOPIC or (topic is None and "refund_line_items" in body):
-        return _refund(tenant, body, webhook_id)
+        return _refund(tenant, body, delivery_id(event_id, webhook_id, topic or REFUND_TOPIC))
     if topic is not None and topic not in ORDER_TOPICS:
         return Ignored(f"Shopify topic {topic!r} carries no order status")
-    return _order(tenant, body, topic, webhook_id)
+    return _order(tenant, body, topic, delivery_id(event_id, webhook_id, topic or "orders"))
+
+
+def delivery_id(event_id: str | None, webhook_id: str | None, topic: str) -> str | None:
+    """Shopify redelivers one event with its X-Shopify-Event-Id, and sends one event to each
+    subscription of a topic (other API versions, so other body shapes) with the same event
+    id and another webhook id: the event id and the topic name the report, whatever the
+    body. The topic stays in, so the several topics one merchant action may cause remain a
+    report each, as they were. Without an event id the webhook id (kept across the retries
+    of one delivery) does."""
+    if event_id and event_id.strip():
+        return f"event:{event_id.strip()}:{topic}"
+    return webhook_id
 
 
 def order_status(body: Json) -> str:
@@ -80,7 +99,7 @@ def order_status(body: Json) -> str:
     return financial or require_text(body, "financial_status")
 
 
-def _order(tenant: str, body: Json, topic: str | None, webhook_id: str | None) -> Mapped:
+def _order(tenant: str, body: Json, topic: str | None, report_id: str | None) -> Mapped:
     status = order_status(body)
     when = "cancelled_at" if status == CANCELLED else "updated_at"
     fields: Json = {
@@ -89,7 +108,7 @@ def _order(tenant: str, body: Json, topic: str | None, webhook_id: str | None) -
         "status": status,
         "occurred_at": text(body, when) or require_text(body, "created_at"),
         # Without a delivery id the §3.1 identity (order, status, time) applies.
-        "report_id": webhook_id,
+        "report_id": report_id,
         "source": SOURCE,
         "amount": decimal_text(body, "total_price"),
         "currency": text(body, "currency"),
@@ -132,7 +151,7 @@ def _item(line: Json) -> Json:
     }
 
 
-def _refund(tenant: str, body: Json, webhook_id: str | None) -> Outcome:
+def _refund(tenant: str, body: Json, report_id: str | None) -> Outcome:
     refunded = _refunded_amount(body)
     if refunded is None:
         return Ignored("the refund has no successful refund transaction (nothing was paid back)")
@@ -142,7 +161,7 @@ def _refund(tenant: str, body: Json, webhook_id: str | None) -> Outcome:
         "order_id": require_ident(body, "order_id"),
         "status": REFUND,
         "occurred_at": text(body, "processed_at") or require_text(body, "created_at"),
-        "report_id": webhook_id or f"refund:{refund_id}",
+        "report_id": report_id or f"refund:{refund_id}",
         "source": SOURCE,
         # `amount` is the order's amount (§3.1); a refund's own sum is not that.
         "metadata": {"shopify_refund_id": refund_id, "refunded_amount": format(refunded, "f")},
