@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from orderflow.shared.instants import earlier
 from orderflow.shared.vocabulary import ContributorVia, TouchpointKind
 
 
@@ -80,7 +81,7 @@ def last_touch(
     lookback: timedelta,
 ) -> Touch | None:
     """The latest touch inside [ordered_at - lookback, ordered_at]; ties go to the greater id."""
-    earliest = ordered_at - lookback
+    earliest = earlier(ordered_at, lookback)  # saturates: an order near year 1 looks back to it
     candidates = [
         t
         for t in touches

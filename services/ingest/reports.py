@@ -1,8 +1,10 @@
 """Inbound order reports and touchpoints (CONTRACTS §3.1, §3.2): parsing, validation, identity.
 
-Pure: bytes or decoded JSON in, models or one `ReportRejected` naming every bad field out.
-The HTTP API and the Kafka consumers both come through here, so a report is judged and
-identified the same way whichever door it used.
+Pure but for one clock read: bytes or decoded JSON in, models or one `ReportRejected`
+naming every bad field out. The HTTP API and the Kafka consumers both come through here, so
+a report is judged and identified the same way whichever door it used. What a service after
+ingest could not process is refused here too (`limits.py`); `occurred_at` is judged against
+the time of receipt, `now` (the clock when not given).
 
 One §3.1 rule is not checked here: "amount required on the first report of an order that
 ever becomes confirmed" depends on the order's later history, which only state can tell.
@@ -31,7 +33,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, to_json
 
-from orderflow.shared.currencies import minor_units
+from orderflow.services.ingest import limits
+from orderflow.shared.currencies import is_currency, minor_units
 from orderflow.shared.vocabulary import TENANT_RE, ContributorVia, TouchpointKind
 
 MAX_BATCH = 1000
@@ -63,10 +66,18 @@ def _decimal(value: object) -> Decimal:
         raise _rule('must be a decimal string such as "12.50" (JSON numbers can lose precision)')
     if number < 0:
         raise _rule("must be >= 0")
+    if problem := limits.amount_problem(number):
+        raise _rule(problem)
     return number.copy_abs()  # "-0" is zero
 
 
-def _timestamp(value: object) -> datetime:
+def _currency(code: str) -> str:
+    if not is_currency(code):
+        raise _rule("must be an ISO 4217 currency code, such as EUR")
+    return code
+
+
+def _timestamp(value: object, info: ValidationInfo) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str) and _RFC3339_RE.fullmatch(value):
@@ -82,6 +93,9 @@ def _timestamp(value: object) -> datetime:
         parsed.astimezone(UTC)  # identity and storage work in UTC; year 1 or 9999 may not fit
     except OverflowError:
         raise _rule("is out of range once converted to UTC") from None
+    now = info.context.get("now") if isinstance(info.context, dict) else None
+    if problem := limits.instant_problem(parsed, now or datetime.now(UTC)):
+        raise _rule(problem)
     return parsed
 
 
@@ -110,7 +124,7 @@ Money = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}),
     Field(examples=["12.50"]),
 ]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"]), AfterValidator(_currency)]
 Timestamp = Annotated[
     datetime, BeforeValidator(_timestamp), Field(examples=["2024-05-01T12:00:00+02:00"])
 ]
@@ -275,33 +289,6 @@ def _field_errors(exc: ValidationError, prefix: Loc) -> list[FieldError]:
     return errors
 
 
-_UNSTORABLE = "must not contain NUL (U+0000) or unpaired surrogate characters"
-
-
-def _storable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escape can carry
-        return False
-    return "\x00" not in text
-
-
-def _unstorable_text(raw: object, prefix: Loc) -> list[FieldError]:
-    """Every string Postgres cannot store (NUL, lone surrogates): it would fail the commit."""
-    errors, pending = [], [(prefix, raw)]
-    while pending:  # a loop, not recursion: input may nest as deep as json.loads allows
-        loc, value = pending.pop()
-        if isinstance(value, dict):
-            if not all(_storable(key) for key in value):
-                errors.append(FieldError(error_path(loc), f"has a key that {_UNSTORABLE}"))
-            pending.extend(((*loc, k), v) for k, v in reversed(value.items()) if _storable(k))
-        elif isinstance(value, list):
-            pending.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
-        elif isinstance(value, str) and not _storable(value):
-            errors.append(FieldError(error_path(loc), _UNSTORABLE))
-    return errors
-
-
 def _fits_one_record(parsed: BaseModel, prefix: Loc) -> None:
     size = len(parsed.model_dump_json())
     if size > MAX_REPORT_BYTES:
@@ -309,26 +296,33 @@ def _fits_one_record(parsed: BaseModel, prefix: Loc) -> None:
         raise ReportRejected([FieldError(error_path(prefix), message)])
 
 
-def _validate(model: type[M], raw: object, prefix: Loc = ()) -> M:
+def _merged(first: list[FieldError], then: list[FieldError]) -> list[FieldError]:
+    """Both lists, one error per path: where both name a path, `first`'s reason is kept."""
+    seen = {e.path for e in first}
+    return first + [e for e in then if e.path not in seen]
+
+
+def _validate(model: type[M], raw: object, prefix: Loc, now: datetime | None) -> M:
     if not isinstance(raw, dict):
         raise ReportRejected([FieldError(error_path(prefix), "must be a JSON object")])
-    text_errors = _unstorable_text(raw, prefix)
+    found = [FieldError(error_path(loc), why) for loc, why in limits.raw_problems(raw, prefix)]
+    # Too deep is the reason, not what a serialiser says about the same field.
+    deep = [e for e in found if e.message == limits.TOO_DEEP]
     try:
-        parsed = model.model_validate(raw)
+        parsed = model.model_validate(raw, context={"now": now})
     except ValidationError as exc:
         # `from None`: the pydantic error holds the input, which may hold personal data.
-        found = _field_errors(exc, prefix)
-        seen = {e.path for e in found}
-        raise ReportRejected(found + [e for e in text_errors if e.path not in seen]) from None
-    if text_errors:
-        raise ReportRejected(text_errors)
+        invalid = _merged(deep, _field_errors(exc, prefix))
+        raise ReportRejected(_merged(invalid, found)) from None
+    if found:
+        raise ReportRejected(found)
     _fits_one_record(parsed, prefix)
     return parsed
 
 
-def _parse_batch(model: type[M], body: object) -> list[M]:
+def _parse_batch(model: type[M], body: object, now: datetime | None) -> list[M]:
     if isinstance(body, dict):
-        return [_validate(model, body)]
+        return [_validate(model, body, (), now)]
     if not isinstance(body, list) or not 1 <= len(body) <= MAX_BATCH:
         size = f"got {len(body)}" if isinstance(body, list) else "got neither"
         message = f"must be a JSON object or an array of 1 to {MAX_BATCH} objects; {size}"
@@ -336,7 +330,7 @@ def _parse_batch(model: type[M], body: object) -> list[M]:
     parsed, errors = [], []
     for index, element in enumerate(body):
         try:
-            parsed.append(_validate(model, element, (index,)))
+            parsed.append(_validate(model, element, (index,), now))
         except ReportRejected as exc:
             errors.extend(exc.errors)
     if errors:
@@ -344,12 +338,12 @@ def _parse_batch(model: type[M], body: object) -> list[M]:
     return parsed
 
 
-def parse_report_batch(body: object) -> list[OrderReport]:
-    return _parse_batch(OrderReport, body)
+def parse_report_batch(body: object, now: datetime | None = None) -> list[OrderReport]:
+    return _parse_batch(OrderReport, body, now)
 
 
-def parse_touchpoint_batch(body: object) -> list[Touchpoint]:
-    return _parse_batch(Touchpoint, body)
+def parse_touchpoint_batch(body: object, now: datetime | None = None) -> list[Touchpoint]:
+    return _parse_batch(Touchpoint, body, now)
 
 
 def _decode(value: bytes) -> object:
@@ -380,13 +374,15 @@ def _key_errors(key: bytes | None, body: dict[str, Any], id_field: str) -> list[
     return errors
 
 
-def _parse_record(model: type[M], key: bytes | None, value: bytes, id_field: str) -> M:
+def _parse_record(
+    model: type[M], key: bytes | None, value: bytes, id_field: str, now: datetime | None
+) -> M:
     body = _decode(value)
     if not isinstance(body, dict):
         raise ReportRejected([FieldError("", "value must be a JSON object")])
     errors = _key_errors(key, body, id_field)
     try:
-        parsed = _validate(model, body)
+        parsed = _validate(model, body, (), now)
     except ReportRejected as exc:
         errors = exc.errors + errors
     if errors:
@@ -394,11 +390,15 @@ def _parse_record(model: type[M], key: bytes | None, value: bytes, id_field: str
     return parsed
 
 
-def parse_report_record(key: bytes | None, value: bytes) -> OrderReport:
+def parse_report_record(
+    key: bytes | None, value: bytes, now: datetime | None = None
+) -> OrderReport:
     """A record of `orders.inbound.v1`: key `<tenant>:<order_id>`, value a §3.1 report."""
-    return _parse_record(OrderReport, key, value, "order_id")
+    return _parse_record(OrderReport, key, value, "order_id", now)
 
 
-def parse_touchpoint_record(key: bytes | None, value: bytes) -> Touchpoint:
+def parse_touchpoint_record(
+    key: bytes | None, value: bytes, now: datetime | None = None
+) -> Touchpoint:
     """A record of `touchpoints.inbound.v1`: key `<tenant>:<customer_id>`, value a §3.2 touchpoint."""
-    return _parse_record(Touchpoint, key, value, "customer_id")
+    return _parse_record(Touchpoint, key, value, "customer_id", now)

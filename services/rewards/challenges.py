@@ -24,6 +24,7 @@ from orderflow.services.rewards.conditions import (
     widest_window,
 )
 from orderflow.services.rewards.entries import CountedOrder, Programme, RewardGrant
+from orderflow.shared.instants import earlier, later
 
 
 @dataclass(frozen=True)
@@ -84,5 +85,6 @@ def _prior(state: MemberState, at: datetime, span: timedelta) -> MemberStats:
         return MemberStats()
     times: tuple[datetime, ...] = ()
     if span > timedelta(0):
-        times = tuple(sorted(t for _, t in state.near if at - span <= t <= at + span))
+        since, until = earlier(at, span), later(at, span)
+        times = tuple(sorted(t for _, t in state.near if since <= t <= until))
     return MemberStats(state.order_count, state.last_purchase_at, times)

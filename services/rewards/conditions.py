@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from orderflow.shared.instants import days, later
 from orderflow.shared.tenants import ChallengeWhen, OrdersInDays
 
 
@@ -54,11 +55,12 @@ def orders_in_days(rule: OrdersInDays, candidate: Candidate) -> bool:
     Any span containing this order counts, not only the days before it, so three orders in a
     month complete it once all three are known, whichever was confirmed last upstream.
     """
-    span = timedelta(days=rule.days)
+    span = days(rule.days)
     at = candidate.confirmed_at
     times = sorted([*candidate.prior.order_times, at])
+    ends = {start: later(start, span) for start in times}
     return any(
-        start <= at <= start + span and sum(start <= t <= start + span for t in times) >= rule.count
+        start <= at <= ends[start] and sum(start <= t <= ends[start] for t in times) >= rule.count
         for start in times
     )
 
@@ -96,5 +98,5 @@ def completed(when: ChallengeWhen, candidate: Candidate) -> bool:
 
 def widest_window(whens: list[ChallengeWhen]) -> timedelta:
     """How far around an order the member's order times are needed (0 when no window is set)."""
-    days = [w.orders_in_days.days for w in whens if w.orders_in_days is not None]
-    return timedelta(days=max(days, default=0))
+    spans = [w.orders_in_days.days for w in whens if w.orders_in_days is not None]
+    return days(max(spans, default=0))

@@ -19,12 +19,13 @@ Ledger entries are only ever appended.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from orderflow.services.rewards import entries
 from orderflow.services.rewards.entries import CountedOrder, Decision, Programme
 from orderflow.services.rewards.facts import Line, OrderBook, Sighting
 from orderflow.services.rewards.money import commission_on, rate_for
+from orderflow.shared.instants import days, later
 
 __all__ = ["Decision", "Programme", "approve", "settle"]
 
@@ -89,7 +90,8 @@ def _accrue(book: OrderBook, line: Line, programme: Programme) -> Line:
     amount = commission_on(summary.amount, summary.currency, rate)
     if amount <= 0:
         return line
-    due = confirmed.occurred_at + timedelta(days=programme.commission.holding_days)
+    # Saturates: a holding period past the calendar's end is approved never, not a crash.
+    due = later(confirmed.occurred_at, days(programme.commission.holding_days))
     return replace(line, accrued=amount, currency=summary.currency, approve_due_at=due)
 
 

@@ -3,22 +3,32 @@
 The rule (docs/rewards.md): a commission is computed exactly, `amount * percent / 100 + fixed`,
 and rounded once, ROUND_HALF_EVEN (banker's rounding) to the currency's ISO 4217 minor units.
 A reversal is the exact negation of its accrual, so it is never rounded again.
+
+Decimal's default context keeps 28 digits and `quantize` raises `InvalidOperation` on a
+result longer than that; ingest bounds amounts well inside it (CONTRACTS §3.1), and the
+arithmetic here uses enough digits for any finite operands anyway, so no amount or
+configured rate can make a decision raise instead of deciding.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from orderflow.shared.currencies import minor_units
 from orderflow.shared.tenants import Commission
 
 ROUNDING = ROUND_HALF_EVEN
+# Exact for every product of a contract amount (<= 19 digits) and a configured rate.
+_EXACT_DIGITS = 200
 
 
 def to_minor_units(amount: Decimal, currency: str) -> Decimal:
     """`amount` rounded half-even to the currency's minor units (`1.005 EUR` -> `1.00`)."""
-    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUNDING)
+    units = minor_units(currency)
+    digits = max(amount.adjusted() + 1, 1) + units + 1  # what the rounded result can need
+    context = Context(prec=max(28, digits), rounding=ROUNDING)
+    return amount.quantize(Decimal(1).scaleb(-units), context=context)
 
 
 @dataclass(frozen=True)
@@ -40,4 +50,6 @@ def rate_for(commission: Commission, offer_id: str | None) -> Rate:
 
 
 def commission_on(amount: Decimal, currency: str, rate: Rate) -> Decimal:
-    return to_minor_units(amount * rate.percent / 100 + rate.fixed, currency)
+    with localcontext(prec=_EXACT_DIGITS):
+        exact = amount * rate.percent / 100 + rate.fixed
+    return to_minor_units(exact, currency)

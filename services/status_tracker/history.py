@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from orderflow.shared.instants import later
 from orderflow.shared.vocabulary import Category
 
 REVERSAL_CATEGORIES = frozenset({Category.REFUNDED, Category.CHARGEBACK})
@@ -162,6 +163,6 @@ def expiry_due(timeline: Timeline, rule: ExpiryRule) -> datetime | None:
         if step.category is not Category.PENDING:
             return None
         if rule.starts_expiry(step.entry.status):
-            due = step.entry.occurred_at + rule.expiry
+            due = later(step.entry.occurred_at, rule.expiry)  # at the calendar's end: never
             return due if due > timeline.current.entry.occurred_at else None
     return None
