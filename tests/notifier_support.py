@@ -26,7 +26,8 @@ expiry: {{pending_payment: 2s}}
 notifications:
   email: {{from: "orders@store.test", merchant: "owner@store.test",
           members: {{m-1: "ambassador@members.test"}}}}
-  webhook: {{url: "http://127.0.0.1:{hook_port}/hooks", secret: "{secret}"}}
+  webhook: {{url: "http://127.0.0.1:{hook_port}/hooks", secret: "{secret}",
+            allow_private_network: true}}
   rules:
     - on: order.status_changed
       to: [customer, merchant]

@@ -110,4 +110,6 @@ class Dispatcher:
             return Permanent("webhook_not_configured")
         content = webhook.body(due, rendered)
         secret = hook.secret.get_secret_value()
-        return await self._webhooks.send(hook.url, secret, due.notification_id, content, now)
+        return await self._webhooks.send(
+            hook.url, secret, due.notification_id, content, now, hook.allow_private_network
+        )

@@ -7,7 +7,13 @@ from datetime import datetime
 
 import httpx
 
-from orderflow.services.notifier.retry import Outcome, Transient, classify_http
+from orderflow.services.notifier.destinations import (
+    REFUSED_REASON,
+    DestinationRefused,
+    PublicOnlyBackend,
+    PublicOnlyTransport,
+)
+from orderflow.services.notifier.retry import Outcome, Permanent, Transient, classify_http
 from orderflow.services.notifier.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from orderflow.services.notifier.store import Due
 from orderflow.services.notifier.templates import Rendered
@@ -38,23 +44,44 @@ def body(due: Due, rendered: Rendered) -> bytes:
 
 
 class WebhookSender:
-    def __init__(self, timeout_s: float) -> None:
+    """Posts to public addresses only (destinations.py), or anywhere for a tenant that
+    allows its private network. Never follows a redirect, which could lead anywhere."""
+
+    def __init__(self, timeout_s: float, backend: PublicOnlyBackend | None = None) -> None:
         self._timeout_s = timeout_s
-        self._client: httpx.AsyncClient | None = None
+        self._backend = backend or PublicOnlyBackend()
+        self._public: httpx.AsyncClient | None = None
+        self._any: httpx.AsyncClient | None = None
 
     async def open(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False)
+        self._public = self._client(PublicOnlyTransport(self._backend))
+        self._any = self._client(None)
+
+    def _client(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        # No proxy from the environment: the address checked is the address connected to.
+        return httpx.AsyncClient(
+            transport=transport, timeout=self._timeout_s, follow_redirects=False, trust_env=False
+        )
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in (self._public, self._any):
+            if client is not None:
+                await client.aclose()
+        self._public = self._any = None
 
     async def send(
-        self, url: str, secret: str, event_id: str, content: bytes, now: datetime
+        self,
+        url: str,
+        secret: str,
+        event_id: str,
+        content: bytes,
+        now: datetime,
+        allow_private_network: bool = False,
     ) -> Outcome:
-        """POST once; never raises. Each attempt is signed with its own timestamp."""
-        assert self._client is not None, "open() first"
+        """POST once; never raises. Each attempt is signed with its own timestamp. A URL that
+        resolves to a non-public address fails for good (the tenant must fix its URL)."""
+        client = self._any if allow_private_network else self._public
+        assert client is not None, "open() first"
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
@@ -62,7 +89,9 @@ class WebhookSender:
             SIGNATURE_HEADER: sign(secret, int(now.timestamp()), content),
         }
         try:
-            response = await self._client.post(url, content=content, headers=headers)
+            response = await client.post(url, content=content, headers=headers)
+        except DestinationRefused:
+            return Permanent(REFUSED_REASON)
         except httpx.TimeoutException:
             return Transient("timeout")
         except httpx.HTTPError as exc:
