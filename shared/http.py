@@ -1,40 +1,110 @@
-"""The HTTP surface every service has: /healthz, /readyz, /metrics, plus its own routes."""
+"""The one HTTP edge every service has (FastAPI): /healthz, /readyz, /metrics, /openapi.json,
+/docs, plus the service's own routes.
+
+From the outside in: a server span per request, request metrics (route template, status,
+latency), the guard (transient infrastructure -> `503` with `Retry-After`, nothing escapes
+as a 500 traceback), the in-flight bound (`429`), the body limit (`413`), no NUL in the URL
+(`400`); then FastAPI, whose
+exception handlers give every refusal the one error shape (`shared/http_errors.py`).
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
+from fastapi import FastAPI
 from opentelemetry import propagate, trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderflow.shared import http_errors, metrics
+from orderflow.shared.http_body import BodyLimit, UrlText
+from orderflow.shared.http_limits import InFlight
+from orderflow.shared.http_openapi import merge_components
+from orderflow.shared.http_settings import HttpSettings
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 _tracer = trace.get_tracer("orderflow.http")
 
 
-def build_app(readiness: ReadinessCheck, routes: Sequence[BaseRoute]) -> Starlette:
-    async def healthz(_: Request) -> Response:
+def build_app(
+    service: str, readiness: ReadinessCheck, routes: Sequence[BaseRoute], settings: HttpSettings
+) -> FastAPI:
+    app = FastAPI(
+        title=f"orderflow {service}",
+        version="1",
+        description=f"The HTTP API of orderflow's {service} service (docs/CONTRACTS.md).",
+        middleware=[
+            Middleware(TraceRequests),
+            Middleware(RequestMetrics, service=service),
+            Middleware(http_errors.Guard, service=service, retry_after_s=settings.retry_after_s),
+            Middleware(
+                InFlight, limit=settings.max_inflight_requests, retry_after_s=settings.retry_after_s
+            ),
+            Middleware(BodyLimit, limit=settings.max_body_bytes),
+            Middleware(UrlText),
+        ],
+    )
+    app.state.max_json_depth = settings.max_json_depth
+    http_errors.install(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
         return JSONResponse({"status": "alive"})
 
-    async def readyz(_: Request) -> Response:
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
         checks = await readiness()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    async def metrics(_: Request) -> Response:
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    base = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
-    return Starlette(routes=[*base, *routes], middleware=[Middleware(TraceRequests)])
+    app.router.routes.extend(routes)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = merge_components(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+class RequestMetrics:
+    """`orderflow_http_requests_total` and `orderflow_http_request_seconds` by route template."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self._app, self._service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path_format", None) or "unmatched"
+            labels = (self._service, route, str(status))
+            metrics.HTTP_REQUESTS.labels(*labels).inc()
+            metrics.HTTP_SECONDS.labels(*labels).observe(time.perf_counter() - started)
 
 
 class TraceRequests:

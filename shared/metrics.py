@@ -44,6 +44,12 @@ STATUS_UNMAPPED = Counter(
 )
 HTTP_REQUESTS = Counter(
     "orderflow_http_requests_total",
-    "HTTP requests by route and status",
+    "HTTP requests by route template and status",
     ["service", "route", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "orderflow_http_request_seconds",
+    "Time from a request's arrival to its answer, by route template and status",
+    ["service", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )

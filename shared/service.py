@@ -132,7 +132,7 @@ class Service:
             self._spawn(loop(self._stopping))
         self._server = uvicorn.Server(
             uvicorn.Config(
-                build_app(self._readiness, parts.routes),
+                build_app(self.name, self._readiness, parts.routes, self.settings),
                 host=self.settings.http_host,
                 port=self.settings.http_port,
                 log_level="warning",

@@ -13,6 +13,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orderflow.shared.http_settings import HttpSettings
+
 
 class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
@@ -95,7 +97,7 @@ class DatabaseSettings(BaseSettings):
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(HttpSettings):
     """What every service process reads; each service extends it with its own fields."""
 
     model_config = SettingsConfigDict(env_prefix="ORDERFLOW_", extra="ignore")

@@ -35,8 +35,10 @@ from yaml.error import MarkedYAMLError
 
 from orderflow.shared.vocabulary import TENANT_RE, Category, StatusProfile, normalise_status
 
-DEFAULT_SCOPES = frozenset({"orders:write", "touchpoints:write"})
-KNOWN_SCOPES = DEFAULT_SCOPES | {"sales:confirm"}
+# CONTRACTS Part 2's preamble: a plain-string key may write reports, touchpoints and
+# payments and read everything of its tenant; a key written {key, scopes} has only those.
+DEFAULT_SCOPES = frozenset({"orders:write", "touchpoints:write", "payments:write", "orders:read"})
+KNOWN_SCOPES = DEFAULT_SCOPES | {"sales:confirm", "orders:manage", "recurring:manage"}
 MIN_API_KEY_LENGTH = 16
 STORE_PENDING_PAYMENT_EXPIRY = timedelta(days=7)
 

@@ -1,37 +1,84 @@
-"""Sale confirmation (POST) and the order's current attribution (GET).
+"""Sale confirmation (POST) and the order's current attribution (GET), on the shared edge.
 
 `POST /v1/orders/{tenant}/{order_id}/sale-confirmation` answers only after the transaction
-that recorded the confirmation and its events has committed.
+that recorded the confirmation and its events has committed. The read needs `orders:read`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 import asyncpg
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from orderflow.services.attribution import handlers, store
 from orderflow.services.attribution.domain import Refused, SaleConfirmed
-from orderflow.services.attribution.requests import (
-    HttpError,
-    confirmation_of,
-    error,
-    order_view,
-)
+from orderflow.services.attribution.requests import MAX_ID, HttpError, confirmation_of, order_view
 from orderflow.services.attribution.settings import AttributionSettings
-from orderflow.shared import metrics
 from orderflow.shared.envelope import stable_id, utcnow
-from orderflow.shared.errors import is_transient
+from orderflow.shared.http_auth import READ, Caller, Keys
+from orderflow.shared.http_body import read_json
+from orderflow.shared.http_errors import ApiError, error
+from orderflow.shared.http_openapi import answers, json_body
 from orderflow.shared.tenants import TenantRegistry
 
 CONFIRM_SCOPE = "sales:confirm"
 CONFIRM_PATH = "/v1/orders/{tenant}/{order_id:path}/sale-confirmation"
 READ_PATH = "/v1/orders/{tenant}/{order_id:path}/attribution"
+
+
+class Credit(BaseModel):
+    member_id: str
+    via: str
+    model: str
+    touchpoint_id: str | None
+    confirmed: bool
+
+
+class Confirmation(BaseModel):
+    confirmed_by: str
+    manager_id: str | None
+    system: bool
+    confirmed_at: str
+
+
+class AttributionView(BaseModel):
+    tenant: str
+    order_id: str
+    customer_id: str | None
+    ordered_at: str | None
+    has_ok: bool
+    duplicate: bool
+    sale: Literal["manager", "system"]
+    credits: list[Credit]
+    confirmation: Confirmation | None
+
+
+CONFIRMATION_BODY = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"manager_id": {"type": "string", "minLength": 1, "maxLength": MAX_ID}},
+            "required": ["manager_id"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"system": {"const": True}},
+            "required": ["system"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
+def _api_error(exc: HttpError) -> ApiError:
+    return ApiError(exc.status, [(e["path"], e["message"]) for e in exc.body["errors"]])
 
 
 class AttributionApi:
@@ -44,43 +91,50 @@ class AttributionApi:
     ) -> None:
         self._pool, self._tenants, self._settings = pool, tenants, settings
         self._committed = committed
+        self._keys = Keys(tenants)
 
-    def routes(self) -> list[Route]:
-        return [
-            Route(CONFIRM_PATH, self._answer(CONFIRM_PATH, self._confirm), methods=["POST"]),
-            Route(READ_PATH, self._answer(READ_PATH, self._read), methods=["GET"]),
-        ]
+    def routes(self) -> list[BaseRoute]:
+        confirms, reads = self._keys.caller(CONFIRM_SCOPE), self._keys.caller(READ)
 
-    def _answer(
-        self, route: str, handle: Callable[[Request], Awaitable[dict[str, Any]]]
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
+        async def confirm(
+            request: Request, tenant: str, order_id: str, caller: Caller = Depends(confirms)
+        ) -> Response:
             try:
-                response = JSONResponse(await handle(request))
+                return JSONResponse(await self._confirm(request, tenant, order_id))
             except HttpError as exc:
-                response = JSONResponse(exc.body, status_code=exc.status)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                # Nothing was committed: the caller may simply send the same request again.
-                body = error(503, "", "storage unavailable, retry later").body
-                response = JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
-            metrics.HTTP_REQUESTS.labels("attribution", route, str(response.status_code)).inc()
-            return response
+                raise _api_error(exc) from None
 
-        return endpoint
+        async def read(tenant: str, order_id: str, caller: Caller = Depends(reads)) -> Response:
+            return JSONResponse(await self._read(tenant, order_id))
 
-    async def _read(self, request: Request) -> dict[str, Any]:
-        tenant, order_id = self._authorise(request, None)
+        router = APIRouter(tags=["attribution"])
+        view = (200, AttributionView)
+        router.add_api_route(
+            CONFIRM_PATH,
+            confirm,
+            methods=["POST"],
+            summary="Confirm a sale (scope sales:confirm; docs/attribution.md)",
+            responses=answers(view, 400, 404, 409, description="Confirmed (committed)"),
+            openapi_extra=json_body([], CONFIRMATION_BODY),
+        )
+        router.add_api_route(
+            READ_PATH,
+            read,
+            methods=["GET"],
+            summary="An order's credits and confirmation (scope orders:read)",
+            responses=answers(view, 404, description="The order's attribution"),
+        )
+        return router.routes
+
+    async def _read(self, tenant: str, order_id: str) -> dict[str, Any]:
         async with self._pool.acquire() as conn:
             state = await store.load(conn, tenant, order_id)
         if state is None or not state.reported:
-            raise error(404, "", f"no order {order_id!r} of tenant {tenant!r} is known here")
+            raise error(404, f"no order {order_id!r} of tenant {tenant!r} is known here")
         return order_view(tenant, state)
 
-    async def _confirm(self, request: Request) -> dict[str, Any]:
-        tenant, order_id = self._authorise(request, CONFIRM_SCOPE)
-        fact = SaleConfirmed(confirmation_of(await self._body(request)), utcnow())
+    async def _confirm(self, request: Request, tenant: str, order_id: str) -> dict[str, Any]:
+        fact = SaleConfirmed(confirmation_of(await read_json(request, storable=True)), utcnow())
         lookback = handlers.lookback_of(self._tenants, tenant)
         causation = stable_id(
             "sale-confirmation", tenant, order_id, fact.path, str(fact.manager_id)
@@ -88,43 +142,13 @@ class AttributionApi:
         async with self._pool.acquire() as conn, conn.transaction():
             found = await store.lock_existing(conn, tenant, order_id)
             if found is None or not found[0].reported:
-                raise error(404, "", f"no order {order_id!r} of tenant {tenant!r} is known here")
+                raise error(404, f"no order {order_id!r} of tenant {tenant!r} is known here")
             state, correlation = found
             try:
                 decision = await handlers.settle(
                     conn, tenant, state, fact, lookback, causation, correlation or causation
                 )
             except Refused as exc:
-                raise error(409, exc.path, exc.message) from exc
+                raise error(409, exc.message, exc.path) from exc
         self._committed()
         return order_view(tenant, decision.state)
-
-    def _authorise(self, request: Request, scope: str | None) -> tuple[str, str]:
-        header = request.headers.get("authorization", "")
-        kind, _, token = header.partition(" ")
-        found = None
-        if kind.lower() == "bearer" and token.strip():
-            found = self._tenants.authenticate(token.strip())
-        if found is None:
-            raise error(401, "", "missing or invalid API key (Authorization: Bearer <key>)")
-        config, scopes = found
-        tenant = request.path_params["tenant"]
-        if config.tenant != tenant:
-            raise error(
-                403, "", f"this API key belongs to tenant '{config.tenant}', not '{tenant}'"
-            )
-        if scope is not None and scope not in scopes:
-            raise error(403, "", f"this API key lacks the scope '{scope}'")
-        return tenant, request.path_params["order_id"]
-
-    async def _body(self, request: Request) -> object:
-        limit = self._settings.max_body_bytes
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > limit:
-                raise error(413, "", f"body over {limit} bytes")
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise error(400, "", f"body is not JSON: {exc}") from exc

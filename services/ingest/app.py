@@ -21,7 +21,9 @@ def build(runtime: Runtime) -> Components:
     settings = runtime.settings
     assert isinstance(settings, IngestSettings)
     api = IngestApi(runtime.pool, runtime.tenants, settings, runtime.relay.wake)
-    webhooks = WebhookApi(runtime.pool, runtime.tenants, settings, runtime.relay.wake)
+    webhooks = WebhookApi(
+        runtime.pool, runtime.tenants, settings, runtime.relay.wake, buckets=api.buckets
+    )
     return Components(
         handlers={
             topics.ORDERS_INBOUND: partial(handlers.on_order_reports, tenants=runtime.tenants),

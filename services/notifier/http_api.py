@@ -1,70 +1,120 @@
-"""The in-app inbox: `GET /v1/inbox/{tenant}/{role}/{id}` and `POST …/read`.
+"""The in-app inbox: `GET /v1/inbox/{tenant}/{role}/{id}` and `POST …/read`, on the shared edge.
 
-Authenticated with a bearer API key of the tenant in the path (any of its keys). Newest
-first (the event's time, then delivery), `limit` per page (default 20, at most 100); `next`
-is the opaque `before` of the next page, null on the last.
+A bearer API key of the tenant in the path with scope `orders:read` reads the inbox and
+marks it read. Newest first (the event's time, then delivery), `limit` per page (default
+20, at most 100); `next` is the opaque `before` of the next page, null on the last.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from orderflow.services.notifier import inbox_store
 from orderflow.services.notifier.domain import ROLES
 from orderflow.services.notifier.inbox_store import Cursor, Message, Owner
-from orderflow.shared import metrics
+from orderflow.shared.http_auth import READ, Caller, Keys
+from orderflow.shared.http_body import read_json
+from orderflow.shared.http_errors import error
+from orderflow.shared.http_openapi import answers, json_body
 from orderflow.shared.tenants import TenantRegistry
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR_RE = re.compile(r"(-?[0-9]+)\.([0-9]+)")
+PATH = "/v1/inbox/{tenant}/{role}/{recipient_id}"
+_LIMIT_RE = re.compile(r"[0-9]{1,3}")
+_CURSOR_RE = re.compile(r"(-?[0-9]{1,18})\.([0-9]{1,18})")
+IDS_BODY = {
+    "type": "object",
+    "properties": {"ids": {"type": "array", "items": {"type": "string"}}},
+    "required": ["ids"],
+}
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+class Item(BaseModel):
+    id: str
+    type: str
+    order_id: str | None
+    occurred_at: str
+    template: str
+    subject: str
+    body: str
+    created_at: str
+    read: bool
+    read_at: str | None
+
+
+class Page(BaseModel):
+    items: list[Item]
+    unread: int
+    next: str | None
+
+
+class Marked(BaseModel):
+    marked: int
+    unread: int
 
 
 class InboxApi:
     def __init__(self, pool: asyncpg.Pool, tenants: TenantRegistry) -> None:
-        self._pool, self._tenants = pool, tenants
+        self._pool = pool
+        self._keys = Keys(tenants)
 
-    def routes(self) -> list[Route]:
-        path = "/v1/inbox/{tenant}/{role}/{recipient_id}"
-        return [
-            Route(path, self._guarded(self._list), methods=["GET"]),
-            Route(path + "/read", self._guarded(self._read), methods=["POST"]),
-        ]
+    def routes(self) -> list[BaseRoute]:
+        reads = self._keys.caller(READ)
 
-    def _guarded(
-        self, handler: Callable[[Request, Owner], Awaitable[Response]]
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                response = await handler(request, self._owner(request))
-            except HttpError as exc:
-                body = {"errors": [{"path": "", "message": exc.message}]}
-                response = JSONResponse(body, status_code=exc.status)
-            route = "/v1/inbox" + ("/read" if request.method == "POST" else "")
-            metrics.HTTP_REQUESTS.labels("notifier", route, str(response.status_code)).inc()
-            return response
+        async def listing(
+            tenant: str,
+            role: str,
+            recipient_id: str,
+            limit: str | None = Query(
+                None, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}"
+            ),
+            before: str | None = Query(None, description="The `next` of the previous page"),
+            caller: Caller = Depends(reads),
+        ) -> Response:
+            owner = _owner(tenant, role, recipient_id)
+            return await self._list(owner, _limit(limit), _cursor(before))
 
-        return endpoint
+        async def mark_read(
+            request: Request,
+            tenant: str,
+            role: str,
+            recipient_id: str,
+            caller: Caller = Depends(reads),
+        ) -> Response:
+            owner = _owner(tenant, role, recipient_id)
+            return await self._read(owner, await _ids(request))
 
-    async def _list(self, request: Request, owner: Owner) -> Response:
-        limit = _limit(request)
+        router = APIRouter(tags=["inbox"])
+        router.add_api_route(
+            PATH,
+            listing,
+            methods=["GET"],
+            summary="A recipient's in-app messages, newest first (scope orders:read)",
+            responses=answers((200, Page), 404),
+        )
+        router.add_api_route(
+            PATH + "/read",
+            mark_read,
+            methods=["POST"],
+            summary='Mark messages read: {"ids": [...]}, or all with an empty body',
+            responses=answers((200, Marked), 400, 404),
+            openapi_extra=json_body([], IDS_BODY, required=False),
+        )
+        return router.routes
+
+    async def _list(self, owner: Owner, limit: int, cursor: Cursor | None) -> Response:
         async with self._pool.acquire() as conn:
-            items = await inbox_store.page(conn, owner, limit + 1, _cursor(request))
+            items = await inbox_store.page(conn, owner, limit + 1, cursor)
             unread = await inbox_store.unread(conn, owner)
         more = len(items) > limit
         items = items[:limit]
@@ -73,31 +123,24 @@ class InboxApi:
             {"items": [_item(m) for m in items], "unread": unread, "next": next_page}
         )
 
-    async def _read(self, request: Request, owner: Owner) -> Response:
-        ids = _ids(await request.body())
+    async def _read(self, owner: Owner, ids: list[str] | None) -> Response:
         async with self._pool.acquire() as conn, conn.transaction():
             marked = await inbox_store.mark_read(conn, owner, ids)
             unread = await inbox_store.unread(conn, owner)
         return JSONResponse({"marked": marked, "unread": unread})
 
-    def _owner(self, request: Request) -> Owner:
-        tenant = request.path_params["tenant"]
-        kind, _, token = request.headers.get("authorization", "").partition(" ")
-        found = self._tenants.authenticate(token.strip()) if kind.lower() == "bearer" else None
-        if found is None:
-            raise HttpError(401, "missing or invalid API key (Authorization: Bearer <key>)")
-        if found[0].tenant != tenant:
-            raise HttpError(403, f"this API key does not belong to tenant '{tenant}'")
-        role = request.path_params["role"]
-        if role not in ROLES:
-            raise HttpError(404, f"role must be one of {', '.join(ROLES)}")
-        return Owner(tenant, role, request.path_params["recipient_id"])
+
+def _owner(tenant: str, role: str, recipient_id: str) -> Owner:
+    if role not in ROLES:
+        raise error(404, f"role must be one of {', '.join(ROLES)}")
+    return Owner(tenant, role, recipient_id)
 
 
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise HttpError(422, f"limit must be an integer from 1 to {MAX_LIMIT}")
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not _LIMIT_RE.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise error(422, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
@@ -106,27 +149,27 @@ def _encode(last: Message) -> str:
     return f"{micros}.{last.seq}"
 
 
-def _cursor(request: Request) -> Cursor | None:
-    raw = request.query_params.get("before")
+def _cursor(raw: str | None) -> Cursor | None:
     if raw is None:
         return None
     match = _CURSOR_RE.fullmatch(raw)
-    if match is None:
-        raise HttpError(422, "before must be the `next` of a previous page")
-    return Cursor(EPOCH + timedelta(microseconds=int(match[1])), int(match[2]))
+    try:
+        if match is None:
+            raise ValueError(raw)
+        return Cursor(EPOCH + timedelta(microseconds=int(match[1])), int(match[2]))
+    except (ValueError, OverflowError):  # not ours, or past the years a datetime holds
+        raise error(422, "before must be the `next` of a previous page") from None
 
 
-def _ids(raw: bytes) -> list[str] | None:
+async def _ids(request: Request) -> list[str] | None:
     """`{"ids": [...]}` marks those; an empty body marks everything."""
+    raw = await request.body()
     if not raw.strip():
         return None
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HttpError(400, "body is not JSON") from exc
+    body = await read_json(request, storable=True)
     ids = body.get("ids") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise HttpError(422, 'body must be {"ids": ["<notification id>", ...]}')
+        raise error(422, 'body must be {"ids": ["<notification id>", ...]}')
     return ids
 
 

@@ -264,10 +264,16 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
     assert config.commission.reverse_on == {Category.REFUNDED, Category.CHARGEBACK}
 
 
-def test_plain_api_key_gets_order_and_touchpoint_scopes(tmp_path: Path) -> None:
+def test_plain_api_key_gets_the_write_scopes_and_orders_read(tmp_path: Path) -> None:
     config = load_one(tmp_path, MINIMAL)
 
-    assert config.api_keys[0].scopes == {"orders:write", "touchpoints:write"}
+    # CONTRACTS Part 2's preamble.
+    assert config.api_keys[0].scopes == {
+        "orders:write",
+        "touchpoints:write",
+        "payments:write",
+        "orders:read",
+    }
 
 
 def test_money_is_decimal_exactly_as_written(tmp_path: Path) -> None:
@@ -373,7 +379,7 @@ def test_authenticate_returns_the_keys_tenant_and_scopes(tmp_path: Path) -> None
     zeta = registry.authenticate("zeta-key-0123456789abcdef")
 
     assert acme is not None and acme[0].tenant == "acme"
-    assert acme[1] == {"orders:write", "touchpoints:write"}
+    assert acme[1] == {"orders:write", "touchpoints:write", "payments:write", "orders:read"}
     assert zeta is not None and zeta[0].tenant == "zeta"
     assert zeta[1] == {"orders:write"}
 

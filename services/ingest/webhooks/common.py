@@ -26,6 +26,7 @@ from orderflow.shared.vocabulary import Category
 
 Json = dict[str, Any]
 _DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_MAX_DIGITS = 40
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,18 @@ def decimal(node: Json, path: str) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, str) and _DECIMAL_RE.fullmatch(value.strip()):
-        return Decimal(value.strip())
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    raise reject(path, "must be a decimal number")
+        number = Decimal(value.strip())
+    elif isinstance(value, Decimal) and value.is_finite():
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    else:
+        raise reject(path, "must be a decimal number")
+    # `1e999999999` is a finite Decimal whose fixed-point text is a billion digits long.
+    exponent = number.as_tuple().exponent
+    if number.adjusted() > _MAX_DIGITS or (isinstance(exponent, int) and exponent < -_MAX_DIGITS):
+        raise reject(path, f"must have at most {_MAX_DIGITS} digits before and after the point")
+    return number
 
 
 def decimal_text(node: Json, path: str) -> str | None:
@@ -136,7 +143,10 @@ def unix_time(node: Json, path: str) -> str:
     value = get(node, path)
     if isinstance(value, bool) or not isinstance(value, int):
         raise reject(path, "must be a Unix time in seconds")
-    return datetime.fromtimestamp(value, UTC).isoformat()
+    try:
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime can hold
+        raise reject(path, "must be a Unix time in seconds within years 1 to 9999") from None
 
 
 def customer(customer_id: str | None, email: str | None, name: str | None) -> Json | None:
