@@ -74,7 +74,7 @@ class OutboxRelay:
             try:
                 await self._lead(conn)
             except Exception as exc:
-                if not is_transient(exc):
+                if not (is_transient(exc) or isinstance(exc, RetryPublish)):
                     raise
                 await self._pause(exc)
             finally:
@@ -152,7 +152,11 @@ class OutboxRelay:
                 error=str(error),
             )
         if outcome.retry is not None:
-            raise outcome.retry
+            # Whatever its type (Tansu's UnknownError while it restarts is not "retriable" to
+            # aiokafka), a failure that is not can_never_publish may pass: try again later.
+            raise RetryPublish(
+                f"{type(outcome.retry).__name__}: {outcome.retry}"
+            ) from outcome.retry
         return len(outcome.sent)
 
     async def publish(self, rows: list[outbox.OutboxRow]) -> Published:
@@ -198,6 +202,10 @@ class OutboxRelay:
                 no_confirm=True,
             )
         return future
+
+
+class RetryPublish(Exception):
+    """A publish failure that may pass: the rows stay unsent and the relay tries again."""
 
 
 @dataclass
