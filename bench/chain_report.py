@@ -98,6 +98,7 @@ def open_loop_text(part: dict[str, Any] | None) -> str:
         f" ({part['batch']} per POST on schedule; sent at {part['achieved_per_s']}/s,"
         f" sender at most {part['max_send_lag_ms']:.0f} ms late"
         + (f", {part['failed_posts']} POSTs failed" if part["failed_posts"] else "")
+        + (f", {part['refused_429']} answers 429" if part["refused_429"] else "")
         + "), from due time to:"
     )
     lines = [head]

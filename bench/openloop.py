@@ -34,6 +34,7 @@ class OpenLoop:
     sent_over_s: float  # from the first due time to the last POST handed to the client
     max_send_lag_ms: float  # how late the sender ever was against its schedule
     failed_posts: int  # answered neither 202 nor 429, or not at all: their reports count as late
+    refused_429: int  # 429 answers (each POST then waited Retry-After and was sent again)
     latencies_s: dict[str, list[float]] = field(default_factory=dict)  # per topic, inf if not out
 
 
@@ -56,6 +57,7 @@ def summary(run: OpenLoop) -> dict[str, Any]:
         "achieved_per_s": round(run.reports / run.sent_over_s, 1) if run.sent_over_s else None,
         "max_send_lag_ms": round(run.max_send_lag_ms, 1),
         "failed_posts": run.failed_posts,
+        "refused_429": run.refused_429,
         "to": {topic: stats(latencies) for topic, latencies in run.latencies_s.items()},
     }
 
@@ -75,7 +77,7 @@ async def open_loop(
     due: dict[bytes, float] = {}
     lag = 0.0
     async with http_client(url, api_key, 256) as http:
-        posts: list[asyncio.Task[bool]] = []
+        posts: list[asyncio.Task[int | None]] = []
         start = time.monotonic() + 0.1
         next_tick = start
         for index, chunk in enumerate(chunks):
@@ -91,21 +93,22 @@ async def open_loop(
                 next_tick += 1.0
         sent_over = time.monotonic() - start + interval  # the last POST's own slot
         during()  # the end of the load
-        failed = sum(not ok for ok in await asyncio.gather(*posts))
+        answers = await asyncio.gather(*posts)
+    failed = sum(a is None for a in answers)
+    refused = sum(a for a in answers if a is not None)
     await _wait_for(probe, topics, keys, wait_s, check)
     return OpenLoop(
-        rate, seconds, batch, len(ids), sent_over, lag * 1000, failed,
+        rate, seconds, batch, len(ids), sent_over, lag * 1000, failed, refused,
         {t: [probe.done_at.get((t, k), math.inf) - due[k] for k in keys] for t in topics},
     )  # fmt: skip
 
 
-async def _sent(http: httpx.AsyncClient, body: bytes) -> bool:
-    """One POST, retried on 429 as the contract says; False if it failed (overload shows)."""
+async def _sent(http: httpx.AsyncClient, body: bytes) -> int | None:
+    """One POST, retried on 429 as the contract says: how many 429s, None if it failed."""
     try:
-        await post_reports(http, body)
+        return await post_reports(http, body)
     except (RuntimeError, httpx.HTTPError):
-        return False
-    return True
+        return None
 
 
 async def _wait_for(

@@ -153,14 +153,17 @@ def http_client(url: str, api_key: str, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits)
 
 
-async def post_reports(http: httpx.AsyncClient, body: bytes) -> None:
+async def post_reports(http: httpx.AsyncClient, body: bytes) -> int:
+    """POSTs until 202; returns how many 429 answers came first."""
+    refused = 0
     while True:
         response = await http.post("/v1/orders", content=body)
         if response.status_code == 202:
-            return
+            return refused
+        refused += 1
         if response.status_code != 429:
             raise RuntimeError(f"POST /v1/orders answered {response.status_code}: {response.text}")
-        # Overloaded: the contract's answer is to wait as told and send the same batch again.
+        # Overloaded (429): the contract's answer is to wait as told and send the batch again.
         await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
 

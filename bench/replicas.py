@@ -31,7 +31,8 @@ from orderflow.shared.topics import ORDER_REPORTS, ORDERS_LIFECYCLE, all_topics
 
 TRACKER = "status-tracker"
 WARMUP_REPORTS = 200
-WARMUP_TRIES = 3
+WARMUP_TRIES = 5
+JOIN_WAIT_S = 2.0  # between warm-up tries: time for a late replica's group join
 READY_TIMEOUT_S = 90.0
 
 
@@ -88,6 +89,7 @@ async def tracker_replicas(
             working = [name for name, topics in (await consumed_topics(urls)).items() if topics]
             if len(working) == replicas:
                 break
+            await asyncio.sleep(JOIN_WAIT_S)
         measured = pool[WARMUP_TRIES * WARMUP_REPORTS :]
         say(f"status-tracker x{replicas}: {len(measured)} of ingest's records ...")
         run = await produced(
