@@ -307,6 +307,31 @@ async def test_local_stack_keeps_postgres_data_across_restarts_and_leaves_no_pro
         await conn.close()
 
 
+async def test_a_data_directory_left_with_trust_auth_asks_for_passwords_at_next_start(
+    tmp_path: Path,
+) -> None:
+    # As an older orderflow left .data/: trust for everyone, and no password file yet.
+    with LocalStack(tmp_path, with_kafka=False, durable=False) as stack:
+        conn = await asyncpg.connect(stack.database_url)
+        await conn.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('old run')")
+        await conn.close()
+    (tmp_path / "postgres" / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")
+    old_password = stack.role_password("postgres")
+    stack.passfile.unlink()
+
+    with LocalStack(tmp_path, with_kafka=False, durable=False) as again:
+        dsn = f"postgresql://postgres@127.0.0.1:{again.pg_port}/orderflow?passfile=/nonexistent"
+        for password in (None, old_password):
+            with pytest.raises(asyncpg.InvalidPasswordError):
+                await asyncpg.connect(dsn, password=password)
+        conn = await asyncpg.connect(again.database_url)  # the newly generated password
+        try:
+            assert await conn.fetchval("SELECT v FROM kept") == "old run"
+        finally:
+            await conn.close()
+    assert again.role_password("postgres") != old_password
+
+
 async def test_local_stack_is_durable_by_default(tmp_path: Path) -> None:
     with LocalStack(tmp_path) as stack:
         conn = await asyncpg.connect(stack.database_url)
