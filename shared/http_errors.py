@@ -115,6 +115,7 @@ class Guard:
                 message = "storage or broker unavailable, retry later"
                 response = error_response(503, [("", message)], {"Retry-After": self._retry_after})
             else:
-                log.error("http_unexpected", error_type=type(exc).__name__, path=scope["path"])
+                route = getattr(scope.get("route"), "path_format", None)  # never the raw path
+                log.error("http_unexpected", error_type=type(exc).__name__, route=route)
                 response = error_response(500, [("", "internal error")])
             await response(scope, receive, send)

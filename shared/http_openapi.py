@@ -27,14 +27,14 @@ _MEANING = {
     400: "The body is not JSON this service accepts, or the URL holds a NUL character",
     401: "Missing or unknown API key (or signature)",
     403: "The key's tenant is not the path's or body's, or the key lacks the scope",
-    404: "Not found",
+    404: "Not found (an unknown order, role or tenant; a path that names nothing)",
     409: "Conflicts with what was already decided",
     413: "Body too large",
     422: "Invalid request: every bad field is named",
     429: "Overloaded, or the tenant is over its rate limit",
     503: "Database or broker unavailable; nothing was done",
 }
-ALWAYS = (400, 401, 403, 413, 422, 429, 503)
+ALWAYS = (400, 401, 403, 404, 413, 422, 429, 503)
 
 
 def answers(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +32,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PATH = "/v1/inbox/{tenant}/{role}/{recipient_id}"
 _LIMIT_RE = re.compile(r"[0-9]{1,3}")
 _CURSOR_RE = re.compile(r"(-?[0-9]{1,18})\.([0-9]{1,18})")
+# Documented as the set it is; still answered 404 (not 422) for any other role, as before.
+ROLE = Path(json_schema_extra={"enum": list(ROLES)}, description="Whose inbox")
 IDS_BODY = {
     "type": "object",
     "properties": {"ids": {"type": "array", "items": {"type": "string"}}},
@@ -73,8 +75,8 @@ class InboxApi:
 
         async def listing(
             tenant: str,
-            role: str,
             recipient_id: str,
+            role: str = ROLE,
             limit: str | None = Query(
                 None, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}"
             ),
@@ -87,8 +89,8 @@ class InboxApi:
         async def mark_read(
             request: Request,
             tenant: str,
-            role: str,
             recipient_id: str,
+            role: str = ROLE,
             caller: Caller = Depends(reads),
         ) -> Response:
             owner = _owner(tenant, role, recipient_id)
