@@ -123,6 +123,10 @@ async def test_ingest_refuses_unparseable_bodies_with_400_and_documents_itself(
             "NaN": await client.post("/v1/orders", content=b'{"a": NaN}', headers=auth("shop")),
             "stripe, signed": await client.post("/v1/webhooks/stripe/shop", content=stripe_body, headers=stripe),
         }  # fmt: skip
+        long_time = {"Stripe-Signature": f"t={'9' * 5000},v1=00"}
+        stripe_header = await client.post(
+            "/v1/webhooks/stripe/shop", content=b"{}", headers=long_time
+        )
         after = await client.post("/v1/orders", content=report_body, headers=auth("shop"))
         await assert_documented(
             client, "/v1/orders", "/v1/touchpoints", "/v1/webhooks/stripe/{tenant}"
@@ -130,6 +134,7 @@ async def test_ingest_refuses_unparseable_bodies_with_400_and_documents_itself(
         metrics = (await client.get("/metrics")).text
     assert {name: a.status_code for name, a in answers.items()} == dict.fromkeys(answers, 400)
     assert all(set(a.json()) == {"errors"} for a in answers.values())
+    assert stripe_header.status_code == 401, "a timestamp of 5,000 digits is no signature"
     assert after.status_code == 202
     requests, timed = counted(metrics, "ingest", "/v1/orders", 400)
     assert requests == timed >= 4, "each request is counted and timed under its route template"

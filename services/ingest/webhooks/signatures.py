@@ -68,7 +68,10 @@ def _parse_stripe_header(header: str) -> tuple[int, list[str]]:
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
         if key == "t":
-            timestamp = int(value) if value.isascii() and value.isdigit() else None
+            # At most 12 digits: a longer value is no Unix time, and over 4,300 int() raises.
+            timestamp = (
+                int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
+            )
         elif key == "v1":
             v1.append(value)
         # v0 and unknown schemes are ignored, as Stripe's own libraries do.
