@@ -15,7 +15,7 @@ DEMO_SECRETS := DEMO_LOYALTY_API_KEY DEMO_LOYALTY_HOOK_SECRET DEMO_AFFILIATE_API
 	DEMO_STORE_WC_SECRET DEMO_STORE_HOOK_SECRET
 $(foreach v,$(DEMO_SECRETS),$(eval export $(v) ?= local-$(shell echo $(v) | tr 'A-Z_' 'a-z-')))
 
-.PHONY: install run demo test test-unit lint bench docs clean
+.PHONY: install run demo test test-unit lint bench chaos docs clean
 
 install: $(STAMP)
 
@@ -43,11 +43,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p orderflow.shared -p orderflow.services
-	$(BIN)/mypy demo bench tests
+	$(BIN)/mypy demo bench chaos tests
 
 # One run, everything printed and kept (bench/results/); `make bench BENCH_ARGS=--quick` is small.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Faults under load, one table of lost and duplicate effects (README "Chaos"); exit 1 unless
+# every row has 0 of both. `make chaos CHAOS_ARGS=--quick` is tiny.
+chaos: install
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 # The AsyncAPI 3.0 document, from each service's events.py; a unit test fails when it is stale.
 docs: install

@@ -1,0 +1,1 @@
+"""`make chaos`: faults injected under load; lost and duplicate effects counted."""
