@@ -51,7 +51,10 @@ def amount_problem(number: Decimal) -> str | None:
 def raw_problems(raw: object, prefix: Loc) -> Iterator[tuple[Loc, str]]:
     """(path, reason) for every string Postgres cannot store, and for each top-level field
     that nests deeper than `MAX_DEPTH`; a loop, not recursion, since input may nest as deep
-    as the JSON parser allowed."""
+    as the JSON parser allowed. Nearly every report is clean: `_clean` says so without
+    building a path per value (it was a fifth of ingest's time under load)."""
+    if _clean(raw):
+        return
     too_deep: set[Loc] = set()
     pending: list[tuple[Loc, object, int]] = [(prefix, raw, 1)]
     while pending:
@@ -73,6 +76,30 @@ def raw_problems(raw: object, prefix: Loc) -> Iterator[tuple[Loc, str]]:
                 yield loc, _UNSTORABLE
             continue
         pending.extend((child, v, depth + 1) for child, v in reversed(children))
+
+
+def _clean(raw: object) -> bool:
+    pending: list[tuple[object, int]] = [(raw, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            if depth > MAX_DEPTH:
+                return False
+            for key, child in value.items():
+                if not _storable(key):
+                    return False
+                if isinstance(child, str):
+                    if not _storable(child):
+                        return False
+                elif isinstance(child, dict | list):
+                    pending.append((child, depth + 1))
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                return False
+            pending.extend((child, depth + 1) for child in value)
+        elif isinstance(value, str) and not _storable(value):
+            return False
+    return True
 
 
 def _storable(text: str) -> bool:
