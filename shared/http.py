@@ -40,6 +40,9 @@ def build_app(
         title=f"orderflow {service}",
         version="1",
         description=f"The HTTP API of orderflow's {service} service (docs/CONTRACTS.md).",
+        # Ours, not FastAPI's: one server span per request (TraceRequests), Prometheus metrics
+        # (RequestMetrics), and no log of exception messages (they may hold personal data).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         middleware=[
             Middleware(TraceRequests),
             Middleware(RequestMetrics, service=service),
