@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,16 +51,27 @@ def say(text: str) -> None:
 async def chaos(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for name in args.scenarios:
-        with tempfile.TemporaryDirectory(prefix=f"orderflow-chaos-{name}-") as tmp:
+        with _work_dir(args.keep, name) as work:
             started = time.monotonic()
             try:
-                row = await run(SCENARIOS[name], args, Path(tmp), say)
+                row = await run(SCENARIOS[name], args, work, say)
             except Exception as exc:  # the row says so and fails; the other scenarios still run
                 row = {"scenario": name, "error": f"{type(exc).__name__}: {exc}"}
                 row["seconds"] = round(time.monotonic() - started, 1)
             rows.append(row)
             say(table([row]) + "\n")
     return rows
+
+
+@contextlib.contextmanager
+def _work_dir(keep: Path | None, name: str) -> Iterator[Path]:
+    """A temporary directory, or `keep/<scenario>` kept with its logs when --keep is given."""
+    if keep is not None:
+        (keep / name).mkdir(parents=True, exist_ok=True)
+        yield keep / name
+        return
+    with tempfile.TemporaryDirectory(prefix=f"orderflow-chaos-{name}-") as tmp:
+        yield Path(tmp)
 
 
 def passed(row: dict[str, Any]) -> bool:
@@ -74,9 +87,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
     add("--reports", type=int, default=3000, help="reports per scenario (sigkill: --kill-reports)")
     add("--kill-reports", type=int, default=10000, help="reports of the sigkill scenario")
-    add("--rate", type=float, default=40.0, help="reports per second sent")
-    add("--batch", type=int, default=20, help="reports per POST")
-    add("--kills", type=int, default=4, help="SIGKILLs of each service (sigkill)")
+    add("--rate", type=float, default=50.0, help="reports per second sent")
+    add("--batch", type=int, default=25, help="reports per POST")
+    add("--kills", type=int, default=10, help="SIGKILLs of each service (sigkill)")
     add("--pg-down-s", type=float, default=20.0, help="seconds Postgres is down")
     add("--relay-kills", type=int, default=5, help="relays killed between publish and mark")
     add("--broker-restarts", type=int, default=1, help="broker restarts (broker-restart)")
@@ -84,6 +97,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--duplicate-ratio", type=float, default=0.10, help="records sent twice (duplicates)")
     add("--poison-ratio", type=float, default=0.01, help="poison records per report (poison)")
     add("--settle-timeout", type=float, default=300.0, help="seconds allowed after the load")
+    add("--keep", type=Path, help="run each scenario in <KEEP>/<scenario> and keep its logs")
     add("--output", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args(argv)
     if args.quick:
@@ -101,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     say("\n" + table(rows))
     ok = all(passed(row) for row in rows)
     say("PASS: 0 lost, 0 duplicate effects in every row" if ok else "FAIL: see the rows above")
-    settings = {k: v for k, v in vars(args).items() if k not in ("output", "quick")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("output", "quick", "keep")}
     document = {
         "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
         "commit": commit(), "machine": info, "settings": settings, "passed": ok, "rows": rows,

@@ -66,6 +66,7 @@ class Sent:
     poison_at: dict[str, float] = field(default_factory=dict)  # poison record key -> time
     duplicated: int = 0
     retries: dict[str, int] = field(default_factory=dict)  # why a POST was sent again
+    server_errors: list[str] = field(default_factory=list)  # 5xx other than 503, a sample
 
     def retried(self, reason: str) -> None:
         self.retries[reason] = self.retries.get(reason, 0) + 1
@@ -108,6 +109,9 @@ async def _post_until_accepted(http: httpx.AsyncClient, body: bytes, sent: Sent)
         if response.status_code < 500 and response.status_code != 429:
             raise RuntimeError(f"POST /v1/orders answered {response.status_code}: {response.text}")
         sent.retried(str(response.status_code))
+        # A bug, kept as evidence: the contract answers 503 (or 429) when it cannot take them.
+        if response.status_code not in (429, 503) and len(sent.server_errors) < 5:
+            sent.server_errors.append(f"{response.status_code} {response.text[:500]}")
         await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
 

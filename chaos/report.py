@@ -27,9 +27,20 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
         right = (v.rjust(w) for v, w in zip(rest, widths[1:], strict=True))
         return "  ".join([first.ljust(widths[0]), *right])
 
-    errors = [f"{row['scenario']}: {row['error']}" for row in rows if "error" in row]
-    lines = [line(COLUMNS), line(["-" * w for w in widths]), *(line(b) for b in body), *errors]
-    return "\n".join(lines)
+    lines = [line(COLUMNS), line(["-" * w for w in widths]), *(line(b) for b in body)]
+    return "\n".join(lines + [note for row in rows for note in notes(row)])
+
+
+def notes(row: dict[str, Any]) -> list[str]:
+    """What the counts do not show: a scenario that did not run, a service that died unasked,
+    a POST answered 5xx other than 503 (the client sent it again, so nothing was lost)."""
+    name = row["scenario"]
+    if "error" in row:
+        return [f"{name}: {row['error']}"]
+    said = [f"{name}: {e['service']} exited unasked ({e['code']})" for e in row["unplanned_exits"]]
+    if row["server_errors"]:
+        said.append(f"{name}: POST /v1/orders answered {row['server_errors'][0][:120]}")
+    return said
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:

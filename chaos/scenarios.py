@@ -107,6 +107,7 @@ async def run(scenario: Scenario, args: argparse.Namespace, work: Path, say: Say
             "seconds": round(time.monotonic() - ctx.started, 1),
             "notes": injected.notes,
             "post_retries": sent.retries,
+            "server_errors": sent.server_errors,
             "unplanned_exits": stack.unplanned_exits,
             "records_seen": dict(observer.records),
             **verdict.sample(),

@@ -86,7 +86,8 @@ def test_a_row_passes_only_with_nothing_lost_and_nothing_doubled(
 def test_the_table_has_a_line_per_scenario_and_says_when_one_failed_to_run() -> None:
     rows: list[dict[str, Any]] = [
         {"scenario": "sigkill", "reports": 100, "faults": 5, "lost": 0, "duplicates": 0,
-         "recovery_s": 3.25},
+         "recovery_s": 3.25, "unplanned_exits": [{"service": "rewards", "code": 1}],
+         "server_errors": ["500 internal error"]},
         {"scenario": "poison", "error": "RuntimeError: broken"},
     ]  # fmt: skip
     lines = table(rows).splitlines()
@@ -94,7 +95,11 @@ def test_the_table_has_a_line_per_scenario_and_says_when_one_failed_to_run() -> 
                                 "duplicate", "effects", "recovery"]  # fmt: skip
     assert lines[2].split() == ["sigkill", "100", "5", "0", "0", "3.2", "s"]
     assert lines[3].split() == ["poison", "-", "-", "-", "-", "did", "not", "run"]
-    assert lines[4] == "poison: RuntimeError: broken"
+    assert lines[4:] == [
+        "sigkill: rewards exited unasked (1)",
+        "sigkill: POST /v1/orders answered 500 internal error",
+        "poison: RuntimeError: broken",
+    ]
 
 
 def test_each_report_is_a_new_confirmed_order_with_one_contributor() -> None:
