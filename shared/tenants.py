@@ -81,7 +81,9 @@ def _non_empty_secret(secret: SecretStr) -> SecretStr:
     return secret
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+# Tenant periods stay inside what date arithmetic on accepted instants can add (ten years).
+MAX_DAYS = 3660
+Duration = Annotated[timedelta, BeforeValidator(_duration), Field(le=timedelta(days=MAX_DAYS))]
 Money = Annotated[Decimal, BeforeValidator(_no_float), Field(ge=0, allow_inf_nan=False)]
 Percent = Annotated[Money, Field(le=100)]
 Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
@@ -135,7 +137,7 @@ class WebhookSecrets(_Model):
 
 
 class Attribution(_Model):
-    lookback_days: int = Field(30, ge=1)
+    lookback_days: int = Field(30, ge=1, le=MAX_DAYS)
 
 
 class Expiry(_Model):
@@ -144,7 +146,7 @@ class Expiry(_Model):
 
 class OrdersInDays(_Model):
     count: int = Field(ge=1)
-    days: int = Field(ge=1)
+    days: int = Field(ge=1, le=MAX_DAYS)
 
 
 class ChallengeWhen(_Model):
@@ -181,7 +183,7 @@ class Commission(_Model):
     percent: Percent = Decimal(0)
     fixed: Money = Decimal(0)
     per_offer: dict[Name, OfferCommission] = Field(default_factory=dict)
-    holding_days: int = Field(30, ge=0)
+    holding_days: int = Field(30, ge=0, le=MAX_DAYS)
     reverse_on: frozenset[Category] = frozenset({Category.REFUNDED, Category.CHARGEBACK})
 
 

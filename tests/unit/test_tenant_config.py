@@ -435,3 +435,18 @@ def test_a_rejected_secret_is_not_echoed_in_the_error(tmp_path: Path) -> None:
 
     assert "api_keys[0].key" in message
     assert "tooshort-secret" not in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ("attribution: {lookback_days: 999999999}\n", "attribution.lookback_days"),
+        ("commission: {percent: '10', holding_days: 999999999}\n", "commission.holding_days"),
+        ("expiry: {pending_payment: 99999d}\n", "expiry.pending_payment"),
+    ],
+)
+def test_periods_beyond_ten_years_are_refused_so_date_arithmetic_cannot_overflow(
+    tmp_path: Path, extra: str, field: str
+) -> None:
+    write(tmp_path, "acme.yaml", MINIMAL + extra)
+    assert f"acme.yaml: {field}:" in load_error(tmp_path)
