@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import asyncpg
@@ -112,16 +113,19 @@ async def accept_touchpoints(
 
 def _parsed(
     records: Sequence[Record],
-    parse: Callable[[bytes | None, bytes], Item],
+    parse: Callable[[bytes | None, bytes, datetime], Item],
     error_type: str,
     tenants: TenantRegistry,
 ) -> list[Item]:
     """Every record of the batch, valid and of a known tenant, or `Rejected` for the first
     that is not (the runner then replays the batch one record at a time to isolate it)."""
-    items = []
+    items, clock = [], utcnow()
     for record in records:
+        # Received when the broker has it: a redelivery is judged against the same instant
+        # (a record stamped ahead of our clock is judged by our clock instead).
+        received = min(clock, datetime.fromtimestamp(record.timestamp / 1000, UTC))
         try:
-            item = parse(record.key, record.value or b"")
+            item = parse(record.key, record.value or b"", received)
         except ReportRejected as exc:
             raise Rejected(str(exc), error_type) from exc
         if item.tenant not in tenants:
