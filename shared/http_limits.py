@@ -7,11 +7,13 @@ charged per report, so one tenant's flood empties its own bucket and not the oth
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import asyncpg
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderflow.shared.http_errors import error, error_response
@@ -38,6 +40,21 @@ class InFlight:
             await self._app(scope, receive, send)
         finally:
             self._serving -= 1
+
+
+@contextlib.asynccontextmanager
+async def connection(
+    pool: asyncpg.Pool, retry_after_s: int, timeout_s: float = 5.0
+) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection; every one busy for `timeout_s` is overload (`429`), not an outage."""
+    try:
+        conn = await pool.acquire(timeout=timeout_s)
+    except TimeoutError:
+        raise error(429, "overloaded, retry later", Retry_After=str(retry_after_s)) from None
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from orderflow.services.ingest.settings import IngestSettings
 from orderflow.shared.http_auth import Caller, Keys
 from orderflow.shared.http_body import read_json
 from orderflow.shared.http_errors import ApiError, error
-from orderflow.shared.http_limits import TenantBuckets
+from orderflow.shared.http_limits import TenantBuckets, connection
 from orderflow.shared.http_openapi import answers, json_body, ref
 from orderflow.shared.tenants import TenantRegistry
 
@@ -68,7 +68,7 @@ class IngestApi:
         buckets: TenantBuckets | None = None,
     ) -> None:
         self._pool, self._tenants, self._committed = pool, tenants, committed
-        self._keys = Keys(tenants)
+        self._keys, self._retry_after = Keys(tenants), settings.retry_after_s
         self.buckets = buckets or TenantBuckets(
             settings.tenant_reports_per_s, settings.tenant_burst_reports
         )
@@ -123,7 +123,7 @@ class IngestApi:
         if foreign:
             raise error(403, f"this API key belongs to tenant '{caller.tenant}', not {foreign}")
         self.buckets.charge(caller.tenant, len(items))
-        async with self._pool.acquire(timeout=5.0) as conn, conn.transaction():
+        async with connection(self._pool, self._retry_after) as conn, conn.transaction():
             result = await accept(conn, items)
         self._committed()
         return JSONResponse(

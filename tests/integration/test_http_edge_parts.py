@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from orderflow.shared.http import build_app
 from orderflow.shared.http_body import parse_json, unstorable_path
 from orderflow.shared.http_errors import ApiError
-from orderflow.shared.http_limits import TenantBuckets
+from orderflow.shared.http_limits import TenantBuckets, connection
 from orderflow.shared.http_openapi import answers
 from orderflow.shared.http_settings import HttpSettings
 
@@ -120,3 +120,17 @@ async def test_the_document_is_openapi_3_1_and_declares_every_refusal() -> None:
     statuses = answers(None, 409)
     assert {400, 401, 403, 404, 409, 413, 422, 429, 503} == set(statuses)
     assert "Retry-After" in statuses[503]["headers"]
+
+
+class BusyPool:
+    """Every connection taken: acquire waits out its timeout."""
+
+    async def acquire(self, timeout: float) -> asyncpg.Connection:
+        raise TimeoutError
+
+
+async def test_a_pool_with_every_connection_busy_is_overload_429_not_an_outage() -> None:
+    with pytest.raises(ApiError) as refused:
+        async with connection(BusyPool(), 3):
+            pass
+    assert refused.value.status == 429 and refused.value.headers["Retry-After"] == "3"

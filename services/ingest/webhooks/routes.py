@@ -28,7 +28,7 @@ from orderflow.services.ingest.webhooks.platforms import PLATFORMS, Headers, Pla
 from orderflow.services.ingest.webhooks.signatures import BadSignature
 from orderflow.shared.http_body import parse_json
 from orderflow.shared.http_errors import error
-from orderflow.shared.http_limits import TenantBuckets
+from orderflow.shared.http_limits import TenantBuckets, connection
 from orderflow.shared.http_openapi import answers, json_body
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenants import TenantConfig, TenantRegistry
@@ -58,6 +58,7 @@ class WebhookApi:
     ) -> None:
         self._pool, self._tenants = pool, tenants
         self._committed, self._clock = committed, clock
+        self._retry_after = settings.retry_after_s
         self._buckets = buckets or TenantBuckets(
             settings.tenant_reports_per_s, settings.tenant_burst_reports
         )
@@ -99,7 +100,7 @@ class WebhookApi:
             body_out = {"accepted": [], "duplicates": 0, "ignored": outcome.reason}
             return JSONResponse(body_out, status_code=202)
         self._buckets.charge(config.tenant)
-        async with self._pool.acquire(timeout=5.0) as conn, conn.transaction():
+        async with connection(self._pool, self._retry_after) as conn, conn.transaction():
             result = await accept_categorised(conn, [(outcome.report, outcome.category)], CHANNEL)
         self._committed()
         log.info(
