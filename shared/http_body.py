@@ -132,3 +132,16 @@ class UrlText:
             await response(scope, receive, send)
             return
         await self._app(scope, receive, send)
+
+
+def only_query(*names: str) -> Callable[[Request], None]:
+    """A route dependency: a query parameter the route does not take is `422` naming it
+    (CONTRACTS Part 2's preamble), so a misspelt `limt=5` is not silently ignored."""
+    allowed = frozenset(names)
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise ApiError(422, [(f"query.{name}", "unknown query parameter") for name in unknown])
+
+    return check

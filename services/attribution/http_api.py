@@ -22,7 +22,7 @@ from orderflow.services.attribution.requests import MAX_ID, HttpError, confirmat
 from orderflow.services.attribution.settings import AttributionSettings
 from orderflow.shared.envelope import stable_id, utcnow
 from orderflow.shared.http_auth import READ, Caller, Keys
-from orderflow.shared.http_body import read_json
+from orderflow.shared.http_body import only_query, read_json
 from orderflow.shared.http_errors import ApiError, error
 from orderflow.shared.http_openapi import answers, json_body
 from orderflow.shared.tenants import TenantRegistry
@@ -113,6 +113,7 @@ class AttributionApi:
             CONFIRM_PATH,
             confirm,
             methods=["POST"],
+            dependencies=[Depends(only_query())],
             summary="Confirm a sale (scope sales:confirm; docs/attribution.md)",
             responses=answers(view, 400, 404, 409, description="Confirmed (committed)"),
             openapi_extra=json_body([], CONFIRMATION_BODY),
@@ -121,6 +122,7 @@ class AttributionApi:
             READ_PATH,
             read,
             methods=["GET"],
+            dependencies=[Depends(only_query())],
             summary="An order's credits and confirmation (scope orders:read)",
             responses=answers(view, 404, description="The order's attribution"),
         )

@@ -22,7 +22,7 @@ from orderflow.services.notifier import inbox_store
 from orderflow.services.notifier.domain import ROLES
 from orderflow.services.notifier.inbox_store import Cursor, Message, Owner
 from orderflow.shared.http_auth import READ, Caller, Keys
-from orderflow.shared.http_body import read_json
+from orderflow.shared.http_body import only_query, read_json
 from orderflow.shared.http_errors import error
 from orderflow.shared.http_openapi import answers, json_body
 from orderflow.shared.tenants import TenantRegistry
@@ -101,6 +101,7 @@ class InboxApi:
             PATH,
             listing,
             methods=["GET"],
+            dependencies=[Depends(only_query("limit", "before"))],
             summary="A recipient's in-app messages, newest first (scope orders:read)",
             responses=answers((200, Page), 404),
         )
@@ -108,6 +109,7 @@ class InboxApi:
             PATH + "/read",
             mark_read,
             methods=["POST"],
+            dependencies=[Depends(only_query())],
             summary='Mark messages read: {"ids": [...]}, or all with an empty body',
             responses=answers((200, Marked), 400, 404),
             openapi_extra=json_body([], IDS_BODY, required=False),

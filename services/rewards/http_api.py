@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from orderflow.services.rewards import queries
 from orderflow.shared.http_auth import READ, Caller, Keys
+from orderflow.shared.http_body import only_query
 from orderflow.shared.http_errors import error
 from orderflow.shared.http_openapi import answers
 from orderflow.shared.tenants import TenantRegistry
@@ -97,6 +98,7 @@ class RewardsApi:
                 path,
                 self._endpoint(answer),
                 methods=["GET"],
+                dependencies=[Depends(only_query("after", "limit"))],
                 summary=f"A member's {path.rsplit('/', 1)[1]} (scope orders:read)",
                 responses=answers((200, model), 400),
             )

@@ -218,11 +218,13 @@ async def test_rewards_reads_need_orders_read_of_the_paths_tenant(
             f"{BALANCE[:-8]}/ledger?after=99999999999999999999", headers=auth("shop")
         )
         nul = await client.get("/v1/members/shop/m%00/balance", headers=auth("shop"))
+        misspelt = await client.get(f"{BALANCE[:-8]}/ledger?limt=5", headers=auth("shop"))
         await assert_documented(client, "/v1/members/{tenant}/{member_id}/balance")
     assert reads == {"shop": 200, "shop-reader": 200, "shop-writer": 403, "store": 403}
     assert writer.status_code == 403 and "orders:read" in messages(writer)[0]
     assert beyond.status_code == 400
     assert nul.status_code == 400
+    assert (misspelt.status_code, misspelt.json()["errors"][0]["path"]) == (422, "query.limt")
 
 
 # --- notifier ----------------------------------------------------------------------------
