@@ -19,7 +19,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from orderflow.shared.settings import KafkaSettings
 
@@ -82,7 +82,6 @@ class Observer:
 
     async def _start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            *self._topics,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -91,7 +90,24 @@ class Observer:
             **self._kafka.client_options(),
         )
         await self._consumer.start()
+        partitions = await self._every_partition(self._consumer)
+        self._consumer.assign(partitions)
+        await self._consumer.seek_to_beginning(*partitions)
         self._task = asyncio.create_task(self._consume(self._consumer))
+
+    async def _every_partition(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        """Assigned by hand once the metadata lists every partition: a topic created a moment
+        ago may not be complete yet, and a subscription would miss what is not there until
+        its next metadata refresh, minutes later."""
+        deadline = time.monotonic() + 30.0
+        while True:
+            await consumer._client.force_metadata_update()
+            found = {t: consumer.partitions_for_topic(t) or set() for t in self._topics}
+            if all(len(p) == self._kafka.topic_partitions for p in found.values()):
+                return [TopicPartition(t, p) for t, ps in found.items() for p in sorted(ps)]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics incomplete: { {t: len(p) for t, p in found.items()} }")
+            await asyncio.sleep(0.2)
 
     async def _stop(self) -> None:
         if self._task is not None:

@@ -54,6 +54,16 @@ def resend(database_url: str, since: datetime) -> str:
     return done.stdout
 
 
+async def where_they_are(db: asyncpg.Connection, order_ids: list[str]) -> dict[str, int]:
+    """How far lost reports got: which services' tables hold them (for the failure message)."""
+    tables = ("ingest.reports", "status_tracker.history", "attribution.orders", "rewards.ledger")
+    found = {}
+    for table in tables:
+        query = f"SELECT count(DISTINCT order_id) FROM {table} WHERE order_id = ANY($1::text[])"
+        found[table] = await db.fetchval(query, order_ids)
+    return found
+
+
 async def recreate_topics(kafka: KafkaSettings) -> None:
     await ensure_topics(kafka, all_topics(tuple(SERVICES), kafka.topic_partitions))
 
@@ -103,7 +113,9 @@ async def test_broker_restarted_mid_load_recovers_every_effect_exactly_once(
     assert seen_before > 0 and all(int(line.split()[1]) > 0 for line in output.splitlines()), (
         f"sent rows were queued again by every service:\n{output}"
     )
-    assert verdict.lost == [], f"{len(verdict.lost)} reports lost, e.g. {verdict.lost[:5]}"
+    assert verdict.lost == [], f"{len(verdict.lost)} lost, e.g. {verdict.lost[:5]}; " + str(
+        await where_they_are(db, [lost.split(":")[0] for lost in verdict.lost])
+    )
     assert verdict.duplicates == [], f"duplicate effects: {verdict.duplicates[:5]}"
     ledger = await db.fetchval("SELECT count(*) FROM rewards.ledger WHERE kind = 'accrued'")
     assert ledger == REPORTS, "one accrual per report in the ledger"
