@@ -43,7 +43,7 @@ from orderflow.services.status_tracker import messages as tracker_wire
 from orderflow.shared.currencies import CURRENCIES, minor_units
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.instants import END_OF_TIME
-from orderflow.shared.tenants import Challenge, TenantConfig, load_tenants
+from orderflow.shared.tenants import MAX_DAYS, Challenge, TenantConfig, load_tenants
 from orderflow.shared.vocabulary import Category, ContributorVia, normalise_status
 from tests.unit.rewards_world import World
 
@@ -57,7 +57,7 @@ TEMPLATES = templates.Templates()
 LONG_WINDOW = Challenge.model_validate(
     {
         "id": "forever",
-        "when": {"orders_in_days": {"count": 2, "days": 10**9}},
+        "when": {"orders_in_days": {"count": 2, "days": MAX_DAYS}},  # the longest allowed
         "reward": {"points": 1},
     }
 )
