@@ -38,6 +38,8 @@ def notes(row: dict[str, Any]) -> list[str]:
     if "error" in row:
         return [f"{name}: {row['error']}"]
     said = [f"{name}: {e['service']} exited unasked ({e['code']})" for e in row["unplanned_exits"]]
+    for service in row["notes"].get("not_caught", []):
+        said.append(f"{name}: {service}'s relay was not caught between publish and mark in time")
     if row["server_errors"]:
         said.append(f"{name}: POST /v1/orders answered {row['server_errors'][0][:120]}")
     return said

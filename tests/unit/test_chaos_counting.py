@@ -86,7 +86,7 @@ def test_a_row_passes_only_with_nothing_lost_and_nothing_doubled(
 def test_the_table_has_a_line_per_scenario_and_says_when_one_failed_to_run() -> None:
     rows: list[dict[str, Any]] = [
         {"scenario": "sigkill", "reports": 100, "faults": 5, "lost": 0, "duplicates": 0,
-         "recovery_s": 3.25, "unplanned_exits": [{"service": "rewards", "code": 1}],
+         "recovery_s": 3.25, "unplanned_exits": [{"service": "rewards", "code": 1}], "notes": {},
          "server_errors": ["500 internal error"]},
         {"scenario": "poison", "error": "RuntimeError: broken"},
     ]  # fmt: skip
