@@ -18,6 +18,9 @@ class Rejected(Exception):
 _TRANSIENT_PG = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # What asyncpg's pool raises for a connection lost under it mid-operation (seen while
+    # Postgres shut down: `make chaos`, postgres-down); the next attempt gets a new one.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.SerializationError,

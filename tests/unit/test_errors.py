@@ -18,6 +18,7 @@ from orderflow.shared.errors import Rejected, is_transient
         asyncpg.exceptions.DeadlockDetectedError("deadlock"),
         asyncpg.exceptions.SerializationError("serialization"),
         asyncpg.InterfaceError("closed"),
+        asyncpg.exceptions.InternalClientError("connection lost while Postgres shut down"),
         KafkaConnectionError(),
         KafkaTimeoutError(),
         ConnectionRefusedError(),
