@@ -122,8 +122,11 @@ def _parsed(
     items, clock = [], utcnow()
     for record in records:
         # Received when the broker has it: a redelivery is judged against the same instant
-        # (a record stamped ahead of our clock is judged by our clock instead).
-        received = min(clock, datetime.fromtimestamp(record.timestamp / 1000, UTC))
+        # (a record stamped ahead of our clock, or not stamped, is judged by our clock).
+        stamped = record.timestamp > 0  # -1 (or 0): the record carries no time
+        received = (
+            min(clock, datetime.fromtimestamp(record.timestamp / 1000, UTC)) if stamped else clock
+        )
         try:
             item = parse(record.key, record.value or b"", received)
         except ReportRejected as exc:

@@ -55,3 +55,9 @@ def test_a_report_inside_the_window_at_receipt_is_accepted(tenants: TenantRegist
     assert [r.order_id for r in _parsed([ok], parse_report_record, "invalid_report", tenants)] == [
         "1"
     ]
+
+
+def test_a_record_without_a_time_is_judged_by_our_clock(tenants: TenantRegistry) -> None:
+    unstamped = record(datetime.now(UTC), datetime.now(UTC) - timedelta(hours=1))
+    unstamped.timestamp = -1
+    assert len(_parsed([unstamped], parse_report_record, "invalid_report", tenants)) == 1
