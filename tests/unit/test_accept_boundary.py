@@ -36,7 +36,7 @@ from orderflow.services.status_tracker import messages as tracker_messages
 from orderflow.shared.currencies import CURRENCIES, minor_units
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.instants import END_OF_TIME, START_OF_TIME, days, earlier, later
-from orderflow.shared.tenants import OrdersInDays
+from orderflow.shared.tenants import MAX_DAYS, OrdersInDays
 from orderflow.shared.vocabulary import Category, TouchpointKind
 from tests.rewards_support import attributed, lifecycle_story, programme
 from tests.unit.rewards_world import World
@@ -239,9 +239,11 @@ def candidate(at: datetime, *prior_times: datetime) -> Candidate:
 def test_rewards_windows_at_the_calendar_ends_decide() -> None:
     assert orders_in_days(OrdersInDays(count=2, days=30), candidate(YEAR_9999, YEAR_9999))
     assert not orders_in_days(OrdersInDays(count=2, days=30), candidate(YEAR_1, YEAR_9999))
-    assert orders_in_days(OrdersInDays(count=2, days=10**9), candidate(YEAR_1, YEAR_9999))
-    # The member step looks `window` either side of an order: 30 days, and 10^12 days.
-    for holding in (programme("aff"), programme("aff", holding_days=10**12)):
+    # Tenant files may not set more than ten years; the pure rule still saturates past that.
+    endless = OrdersInDays.model_construct(count=2, days=10**9)
+    assert orders_in_days(endless, candidate(YEAR_1, YEAR_9999))
+    # The member step looks `window` either side of an order: 30 days, and the longest allowed.
+    for holding in (programme("aff"), programme("aff", holding_days=MAX_DAYS)):
         state = MemberState(1, YEAR_9999, frozenset({("o-0", YEAR_9999)}))
         for at in (YEAR_1, YEAR_9999):
             order = CountedOrder("aff", "m-1", f"o-{at.year}", at, Decimal("1"), "EUR")
