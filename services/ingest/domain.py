@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from orderflow.services.ingest.profiles import categorise
-from orderflow.services.ingest.reports import OrderReport, Touchpoint
+from orderflow.services.ingest.report_fields import refund_problem
+from orderflow.services.ingest.reports import (
+    FieldError,
+    OrderReport,
+    ReportRejected,
+    Touchpoint,
+    error_path,
+)
 from orderflow.shared.envelope import Envelope, new_event
-from orderflow.shared.tenants import TenantConfig
+from orderflow.shared.tenants import TenantConfig, TenantRegistry
 from orderflow.shared.vocabulary import Category
 
 REPORTED = "order.reported"
@@ -18,6 +26,23 @@ TOUCHPOINT_RECORDED = "touchpoint.recorded"
 def category_of(tenant: TenantConfig, report: OrderReport) -> Category | None:
     """The tenant's profile and overrides decide; None means the status is unmapped."""
     return categorise(tenant.status_profile, tenant.status_overrides, report.status)
+
+
+def check_refunds(tenants: TenantRegistry, reports: Sequence[OrderReport], indexed: bool) -> None:
+    """`ReportRejected` naming each `refunded_amount` whose status is not a refund (§8); a
+    report of an unknown tenant is left to the tenant check. `indexed`: the body was a list."""
+    errors = []
+    for index, report in enumerate(reports):
+        if report.refunded_amount is None or report.tenant not in tenants:
+            continue
+        problem = refund_problem(
+            report.refunded_amount, category_of(tenants.get(report.tenant), report)
+        )
+        if problem:
+            loc = (index, "refunded_amount") if indexed else ("refunded_amount",)
+            errors.append(FieldError(error_path(loc), problem))
+    if errors:
+        raise ReportRejected(errors)
 
 
 def reported_event(

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
+from orderflow.services.ingest.report_fields import Discount, PaymentPlan, Recurring, Shipping
 from orderflow.services.ingest.reports import (
     Contributor,
     Currency,
@@ -51,6 +52,14 @@ class OrderReportedData(EventData):
     payment: Payment | None = Field(description="How the order was paid")
     contributors: list[Contributor] | None = Field(description="Members to credit")
     metadata: dict[str, Any] | None = Field(description="Free-form, as received")
+    offer_name: str | None = Field(None, description="Name of the offer", examples=["Spring"])
+    discounts: list[Discount] | None = Field(None, description="Discounts (§7)")
+    shipping: Shipping | None = Field(None, description="Shipping; its address is personal data")
+    payment_plan: PaymentPlan | None = Field(None, description="full (default) or partial (§8)")
+    recurring: Recurring | None = Field(None, description="Its recurring order (§10)")
+    refunded_amount: Money | None = Field(
+        None, description="What this refund returned, with a refunded or chargeback status (§8)"
+    )
 
 
 class TouchpointRecordedData(EventData):

@@ -144,6 +144,10 @@ async def on_order_reports(
 ) -> None:
     """A batch of `orders.inbound.v1`: the same path as one HTTP request of many reports."""
     reports = _parsed(records, parse_report_record, "invalid_report", tenants)
+    try:
+        domain.check_refunds(tenants, reports, indexed=False)
+    except ReportRejected as exc:
+        raise Rejected(str(exc), "invalid_report") from exc
     await accept_reports(conn, tenants, reports, channel="kafka")
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from orderflow.services.ingest.domain import check_refunds
 from orderflow.services.ingest.handlers import Accepted, accept_reports, accept_touchpoints
 from orderflow.services.ingest.reports import (
     MAX_BATCH,
@@ -79,7 +80,7 @@ class IngestApi:
 
         async def orders(request: Request, caller: Caller = Depends(writes_orders)) -> Response:
             accept: Accept = lambda c, rs: accept_reports(c, self._tenants, rs, "http")  # noqa: E731
-            return await self._admit(request, caller, parse_report_batch, accept)
+            return await self._admit(request, caller, self._parse_reports, accept)
 
         async def touchpoints(
             request: Request, caller: Caller = Depends(writes_touchpoints)
@@ -106,6 +107,11 @@ class IngestApi:
             openapi_extra=one_or_many(Touchpoint),
         )
         return router.routes
+
+    def _parse_reports(self, body: object) -> list[OrderReport]:
+        reports = parse_report_batch(body)
+        check_refunds(self._tenants, reports, indexed=isinstance(body, list))
+        return reports
 
     async def _admit(
         self,

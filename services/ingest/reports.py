@@ -13,7 +13,6 @@ ever becomes confirmed" depends on the order's later history, which only state c
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,19 +22,28 @@ from typing import Annotated, Any, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError, to_json
+from pydantic_core import to_json
 
 from orderflow.services.ingest import limits
-from orderflow.shared.currencies import is_currency, minor_units
-from orderflow.shared.vocabulary import TENANT_RE, ContributorVia, TouchpointKind
+from orderflow.services.ingest.report_fields import Discount, PaymentPlan, Recurring, Shipping
+from orderflow.services.ingest.report_scalars import (
+    STRICT,
+    Currency,
+    Id,
+    Money,
+    Tenant,
+    Timestamp,
+    rule,
+)
+from orderflow.shared.currencies import minor_units
+from orderflow.shared.vocabulary import ContributorVia, TouchpointKind
+
+__all__ = ["Currency", "Id", "Money", "Tenant", "Timestamp"]  # re-exported for callers
 
 MAX_BATCH = 1000
 MAX_ITEMS = 500
@@ -45,64 +53,6 @@ MAX_METADATA_BYTES = 16 * 1024
 MAX_REPORT_BYTES = 1024 * 1024 - 8 * 1024
 # Fixed forever: changing it would change every id ingest has ever answered with.
 _ID_NAMESPACE = uuid.UUID("6f0e7a52-3c1d-4b8e-9a57-2d4c1f0b9e63")
-_DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_RFC3339_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-
-
-def _rule(message: str, field: str | None = None) -> PydanticCustomError:
-    """A rule violation with our own message; `field` moves it onto a sibling field."""
-    return PydanticCustomError("rule", "{message}", {"message": message, "field": field})
-
-
-def _decimal(value: object) -> Decimal:
-    # Floats lose money; only exact forms are accepted (Decimal for Python callers).
-    if isinstance(value, str) and _DECIMAL_RE.fullmatch(value):
-        number = Decimal(value)
-    elif isinstance(value, Decimal) and value.is_finite():
-        number = value
-    else:
-        raise _rule('must be a decimal string such as "12.50" (JSON numbers can lose precision)')
-    if number < 0:
-        raise _rule("must be >= 0")
-    if problem := limits.amount_problem(number):
-        raise _rule(problem)
-    return number.copy_abs()  # "-0" is zero
-
-
-def _currency(code: str) -> str:
-    if not is_currency(code):
-        raise _rule("must be an ISO 4217 currency code, such as EUR")
-    return code
-
-
-def _timestamp(value: object, info: ValidationInfo) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str) and _RFC3339_RE.fullmatch(value):
-        try:
-            parsed = datetime.fromisoformat(value.upper())
-        except ValueError as exc:
-            raise _rule(f"is not a valid date-time: {exc}") from None
-    else:
-        raise _rule("must be an RFC 3339 date-time with an offset, e.g. 2024-05-01T12:00:00+02:00")
-    if parsed.utcoffset() is None:
-        raise _rule("must carry a UTC offset")
-    try:
-        parsed.astimezone(UTC)  # identity and storage work in UTC; year 1 or 9999 may not fit
-    except OverflowError:
-        raise _rule("is out of range once converted to UTC") from None
-    now = info.context.get("now") if isinstance(info.context, dict) else None
-    if problem := limits.instant_problem(parsed, now or datetime.now(UTC)):
-        raise _rule(problem)
-    return parsed
-
-
-def _tenant(value: str) -> str:
-    if not TENANT_RE.fullmatch(value):
-        raise _rule("must be 1-64 of a-z, 0-9 and '-', not starting with '-'")
-    return value
 
 
 def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
@@ -110,29 +60,14 @@ def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
         # The serialiser that later writes the event: it refuses depth json.loads allows.
         encoded = to_json(value)
     except (ValueError, RecursionError):
-        raise _rule("must be serialisable as JSON") from None
+        raise rule("must be serialisable as JSON") from None
     if len(encoded) > MAX_METADATA_BYTES:
-        raise _rule(f"is {len(encoded)} bytes as compact JSON; at most {MAX_METADATA_BYTES}")
+        raise rule(f"is {len(encoded)} bytes as compact JSON; at most {MAX_METADATA_BYTES}")
     return value
 
 
-Tenant = Annotated[str, AfterValidator(_tenant), Field(examples=["acme"])]
-Id = Annotated[str, Field(min_length=1, max_length=128)]
-Money = Annotated[
-    Decimal,
-    BeforeValidator(_decimal),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}),
-    Field(examples=["12.50"]),
-]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"]), AfterValidator(_currency)]
-Timestamp = Annotated[
-    datetime, BeforeValidator(_timestamp), Field(examples=["2024-05-01T12:00:00+02:00"])
-]
-_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, hide_input_in_errors=True)
-
-
 class Customer(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     id: Id = Field(description="The upstream's customer id.", examples=["cust-77"])
     # Personal data: kept out of repr so it cannot leak through logs or tracebacks.
     email: str | None = Field(None, repr=False, description="Personal data.", examples=["a@b.test"])
@@ -140,17 +75,18 @@ class Customer(BaseModel):
 
 
 class Item(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     sku: Id = Field(description="Stock keeping unit.", examples=["SKU-1"])
     name: str | None = Field(None, description="Product name.", examples=["Blue mug"])
     quantity: int = Field(ge=1, description="Units ordered.", examples=[2])
     unit_price: Money = Field(description="Price of one unit, decimal string.")
     category: str | None = Field(None, description="Product category.", examples=["kitchen"])
     offer_id: str | None = Field(None, description="Offer this line sold under.", examples=["o-9"])
+    offer_name: str | None = Field(None, description="Name of that offer.", examples=["Mugs"])
 
 
 class Payment(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     system: str = Field(min_length=1, description="Payment system.", examples=["stripe"])
     transaction_id: str | None = Field(None, description="Its transaction id.", examples=["tx_1"])
     fee: Money | None = Field(None, description="Fee charged, decimal string.")
@@ -158,7 +94,7 @@ class Payment(BaseModel):
 
 
 class Contributor(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     member_id: Id = Field(description="Member credited with the order.", examples=["m-12"])
     via: ContributorVia = Field(strict=False, description="How.", examples=["affiliation"])
 
@@ -166,7 +102,7 @@ class Contributor(BaseModel):
 class OrderReport(BaseModel):
     """One order status report (CONTRACTS §3.1)."""
 
-    model_config = _STRICT
+    model_config = STRICT
     tenant: Tenant = Field(description="Tenant; must equal the record key's tenant.")
     order_id: Id = Field(description="The upstream's order id.", examples=["1001"])
     status: str = Field(
@@ -189,6 +125,16 @@ class OrderReport(BaseModel):
     metadata: Annotated[dict[str, Any], AfterValidator(_metadata_size)] | None = Field(
         None, description="Free-form, at most 16 KiB as compact JSON.", examples=[{"channel": "x"}]
     )
+    offer_name: str | None = Field(None, description="Name of the offer.", examples=["Spring"])
+    discounts: list[Discount] | None = Field(None, max_length=MAX_ITEMS, description="Discounts.")
+    shipping: Shipping | None = Field(None, description="Shipping; its address is personal data.")
+    payment_plan: PaymentPlan | None = Field(
+        None, description="full (the default) or partial: paid in several invoices (§8)."
+    )
+    recurring: Recurring | None = Field(None, description="Its recurring order (§10).")
+    refunded_amount: Money | None = Field(
+        None, description="With a refunded or chargeback status: what this refund returned."
+    )
 
     @field_validator("currency")
     @classmethod
@@ -198,14 +144,26 @@ class OrderReport(BaseModel):
         amount: Decimal | None = info.data["amount"]
         if amount is None:
             if currency is not None:
-                raise _rule("field required when currency is given", field="amount")
+                raise rule("field required when currency is given", field="amount")
             return currency
         if currency is None:
-            raise _rule("field required when amount is given")
+            raise rule("field required when amount is given")
         allowed, digits = minor_units(currency), _fraction_digits(amount)
         if digits > allowed:
-            raise _rule(f"{currency} allows {allowed} fraction digits, got {digits}", "amount")
+            raise rule(f"{currency} allows {allowed} fraction digits, got {digits}", "amount")
         return currency
+
+    @field_validator("refunded_amount")
+    @classmethod
+    def _refund_in_currency(cls, refunded: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        currency = info.data.get("currency")
+        if refunded is not None and refunded == 0:
+            raise rule("must be > 0")
+        if refunded is not None and currency is not None:
+            allowed, digits = minor_units(currency), _fraction_digits(refunded)
+            if digits > allowed:
+                raise rule(f"{currency} allows {allowed} fraction digits, got {digits}")
+        return refunded
 
 
 def _fraction_digits(number: Decimal) -> int:
@@ -216,7 +174,7 @@ def _fraction_digits(number: Decimal) -> int:
 class Touchpoint(BaseModel):
     """Attribution evidence (CONTRACTS §3.2)."""
 
-    model_config = _STRICT
+    model_config = STRICT
     tenant: Tenant = Field(description="Tenant; must equal the record key's tenant.")
     touchpoint_id: Id = Field(description="Upstream's id of the touchpoint.", examples=["tp-1"])
     member_id: Id = Field(description="Member who made the touch.", examples=["m-12"])

@@ -231,6 +231,24 @@ async def test_batch_with_bad_reports_is_rejected_whole_naming_every_bad_field(
     assert await ingest.nothing_stored(), "the valid report [1] is not stored either"
 
 
+async def test_refunded_amount_only_with_a_refund_status_is_422_naming_it(
+    ingest: Ingest,
+) -> None:
+    # shop uses the loyalty profile: Refunded is refunded, OK is confirmed.
+    refund = report("o-r", "Refunded", AT, amount="10.00", currency="EUR", refunded_amount="4.00")
+    not_refund = report("o-s", "OK", AT, amount="10.00", currency="EUR", refunded_amount="4.00")
+
+    response = await ingest.post(ORDERS, [refund, not_refund])
+
+    assert response.status_code == 422
+    assert paths(response) == ["[1].refunded_amount"]
+    assert await ingest.nothing_stored()
+    accepted = await ingest.post(ORDERS, refund)
+    assert accepted.status_code == 202
+    [event] = await ingest.outbox(topics.ORDER_REPORTS)
+    assert event.data["refunded_amount"] == "4.00"
+
+
 async def test_batch_must_hold_1_to_1000_reports(ingest: Ingest) -> None:
     too_many = await ingest.post(ORDERS, reports(1001))
     empty = await ingest.post(ORDERS, [])

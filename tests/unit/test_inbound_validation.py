@@ -194,7 +194,7 @@ REPORT_REJECTIONS: list[tuple[dict[str, Any], str, str]] = [
     (changed(MINIMAL, contributors=[{"via": "coupon"}]), "contributors[0].member_id", "required"),
     (changed(MINIMAL, metadata=TOO_BIG_METADATA), "metadata", "at most 16384"),
     (changed(MINIMAL, metadata=["a"]), "metadata", "valid dictionary"),
-    (changed(MINIMAL, shipping="express"), "shipping", "Extra inputs"),
+    (changed(MINIMAL, courier="express"), "courier", "Extra inputs"),
 ]
 
 
