@@ -16,7 +16,8 @@ import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
-from orderflow.shared import outbox_cli
+from orderflow.shared import cli_tenants, outbox_cli
+from orderflow.shared.cli_preflight import PreflightError, check_tenants, demo_defaults, taken_ports
 from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.keep_alive import KeepAlive, status_lines
 from orderflow.shared.localmail import local_smtp
@@ -28,23 +29,11 @@ from orderflow.shared.provision import (
     role_name,
     without_credentials,
 )
+from orderflow.shared.service_registry import SERVICES as SERVICES
+from orderflow.shared.service_registry import service_ports as service_ports
 from orderflow.shared.settings import KafkaSettings
 from orderflow.shared.supervisor import ChildExited, Supervisor
 from orderflow.shared.topics import all_topics
-
-# service name -> module under orderflow.services; HTTP ports follow this order from
-# ORDERFLOW_HTTP_PORT (ingest 8080, status-tracker 8081, ...).
-SERVICES: dict[str, str] = {
-    "ingest": "ingest",
-    "status-tracker": "status_tracker",
-    "attribution": "attribution",
-    "notifier": "notifier",
-    "rewards": "rewards",
-}
-
-
-def service_ports(base: int) -> dict[str, int]:
-    return {name: base + index for index, name in enumerate(SERVICES)}
 
 
 @contextlib.asynccontextmanager
@@ -103,6 +92,7 @@ async def stack_command() -> int:
 
 
 async def run_command() -> int:
+    preflight()
     stop = _stop_requested()
     async with infrastructure() as env:
         with local_mail(_data_dir() / "mail") as mail_env:
@@ -111,6 +101,28 @@ async def run_command() -> int:
                 return await _run_services(supervisor, {**env, **mail_env}, stop)
             finally:
                 supervisor.stop_all()
+
+
+def preflight() -> None:
+    """Refuses to start, naming what to change, before the stack is up (cli_preflight)."""
+    tenants_dir = Path(os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"))
+    if tenants_dir.is_dir() and (filled := demo_defaults(tenants_dir, os.environ)):
+        print(
+            f"orderflow run: {len(filled)} DEMO_* secret(s) of {tenants_dir} unset: using the"
+            f" local values `make run` uses ({', '.join(filled)}); set them to override",
+            flush=True,
+        )
+    check_tenants(tenants_dir, os.environ)
+    base = int(os.environ.get("ORDERFLOW_HTTP_PORT", "8080"))
+    variable = f"ORDERFLOW_HTTP_PORT (the first of {len(SERVICES)} consecutive ports, now {base})"
+    ports = {f"{name} HTTP": (port, variable) for name, port in service_ports(base).items()}
+    if not os.environ.get("ORDERFLOW_SMTP_HOST"):
+        ports["local SMTP"] = (
+            int(os.environ.get("ORDERFLOW_SMTP_PORT", "2525")),
+            "ORDERFLOW_SMTP_PORT",
+        )
+    if problems := taken_ports("127.0.0.1", ports):
+        raise PreflightError("nothing was started:\n" + "\n".join(problems))
 
 
 @contextlib.contextmanager
@@ -216,20 +228,24 @@ def _data_dir() -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="orderflow", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("stack", help="Postgres + Kafka only; prints the env to use them")
-    commands.add_parser("run", help="the stack and every service as separate processes")
-    commands.add_parser("status", help="each service of a running `orderflow run`: state, restarts")
-    outbox_cli.add_commands(commands)
+    parser = argparse.ArgumentParser(
+        prog="orderflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command, text in (
+        ("stack", stack_command, "Postgres + Kafka only; prints the env to use them"),
+        ("run", run_command, "the stack and every service as separate processes"),
+        ("status", status_command, "each service of a running `orderflow run`: state, restarts"),
+    ):
+        commands.add_parser(name, help=text, description=text).set_defaults(
+            run=lambda _args, command=command: command()
+        )
+    outbox = outbox_cli.add_commands(commands)
+    outbox.set_defaults(run=lambda args: outbox_cli.run(args, list(SERVICES)))
+    cli_tenants.add_commands(commands)
     args = parser.parse_args(argv)
     try:
-        if args.command == "outbox":
-            code = asyncio.run(outbox_cli.run(args, list(SERVICES)))
-        elif args.command == "status":
-            code = asyncio.run(status_command())
-        else:
-            code = asyncio.run(stack_command() if args.command == "stack" else run_command())
+        code = asyncio.run(args.run(args))
     except (RuntimeError, OSError) as exc:  # e.g. a port in use: a message, not a traceback
         raise SystemExit(f"orderflow {args.command}: {exc}") from exc
     raise SystemExit(code)

@@ -1,5 +1,9 @@
 """structlog JSON logs with ids bound per message, and no personal data.
 
+Every stdout line is one JSON object: the standard library's loggers (aiokafka's, uvicorn's,
+FastStream's, asyncpg's) go through the same structlog processors as our own, so a log
+shipper never meets a plain-text line.
+
 Personal data (customer email, name, address) must never reach a log line (STYLE §11):
 `drop_personal_data` removes such keys at any depth and masks e-mail-shaped values, so a
 careless `log.info(..., report=report_dict)` still leaks nothing.
@@ -60,13 +64,43 @@ def drop_personal_data(
     return event_dict
 
 
+def _processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def _stdlib_handler() -> logging.Handler:
+    """The root logger's one handler: a stdlib record becomes the same JSON as ours, with its
+    logger's name (e.g. `aiokafka.consumer.group_coordinator`) under `logger`."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*_processors(), structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                drop_personal_data,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    return handler
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+    root = logging.getLogger()
+    root.handlers = [_stdlib_handler()]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream"):
+        # Libraries that bring their own handlers (plain text, stderr) log through ours.
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *_processors(),
             structlog.processors.format_exc_info,
             drop_personal_data,
             structlog.processors.JSONRenderer(),

@@ -23,8 +23,15 @@ from orderflow.shared import outbox
 from orderflow.shared.provision import schema_name
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("outbox", help="release parked outbox rows, or resend sent ones")
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "outbox",
+        help="release parked outbox rows, or resend sent ones",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = parser.add_subparsers(dest="action", required=True)
     release = actions.add_parser("release", help="re-queue parked rows once their cause is fixed")
     release.add_argument("--id", type=int, action="append", dest="ids", help="only these rows")
@@ -36,6 +43,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action.add_argument(
             "--service", action="append", dest="services", help="default: every service"
         )
+    return parser
 
 
 async def run(args: argparse.Namespace, services: Sequence[str]) -> int:

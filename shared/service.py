@@ -136,6 +136,7 @@ class Service:
                 host=self.settings.http_host,
                 port=self.settings.http_port,
                 log_level="warning",
+                log_config=None,  # uvicorn's lines go through our JSON logging (shared/logging)
                 lifespan="off",
                 access_log=False,
             )
