@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import Field
 
 from orderflow.services.ingest.report_fields import Discount, PaymentPlan, Recurring, Shipping
+from orderflow.services.ingest import payments
+from orderflow.services.ingest.payments import PaymentReport, PaymentSource, PaymentStatus
 from orderflow.services.ingest.reports import (
     Contributor,
     Currency,
@@ -74,11 +76,42 @@ class TouchpointRecordedData(EventData):
     received_at: Timestamp = Field(description="When ingest stored it")
 
 
+class PaymentReportedData(EventData):
+    """The validated payment report (CONTRACTS §8) with its stable id, where it came from and
+    when it arrived; money as decimal strings, absent optionals omitted."""
+
+    tenant: str = Field(description="Tenant", examples=["acme"])
+    order_id: str = Field(description="The order the payment is for", examples=["1001"])
+    payment_id: str = Field(description="The invoice number", examples=["inv-1"])
+    status: PaymentStatus = Field(description="Payment status", examples=["succeeded"])
+    occurred_at: Timestamp = Field(description="When the payment reached the status")
+    amount: Money = Field(description="Transaction amount, decimal string")
+    currency: Currency = Field(description="ISO 4217 code of amount, fee and refund")
+    fee: Money | None = Field(None, description="The payment system's commission")
+    payment_system: str = Field(description="Merchant account or processor", examples=["stripe"])
+    one_click: bool | None = Field(None, description="Paid with one click")
+    share_percent: Money | None = Field(None, description="Part of the offer it buys, 0-100")
+    refunded_amount: Money | None = Field(None, description="What this refund returned")
+    error_code: str | None = Field(None, description="Why it failed", examples=["card_declined"])
+    comment: str | None = Field(None, description="The buyer's comment; personal data")
+    recurring_order_id: str | None = Field(None, description="Its recurring order (§10)")
+    report_id: str = Field(
+        description="orderflow's id of the report: a UUIDv5 of (tenant, payment_id, status, "
+        "occurred_at)",
+        examples=["0f5e2f0c-5d7c-5b0e-9a57-6f2c1d0b9e63"],
+    )
+    source: PaymentSource = Field(description="Where the report came from", examples=["api"])
+    received_at: Timestamp = Field(description="When ingest stored the report")
+
+
 REPORTED = EventType(
     "order.reported", "An order status report, stored once (internal)", OrderReportedData
 )
 TOUCHPOINT_RECORDED = EventType(
     "touchpoint.recorded", "A touchpoint, stored once (internal)", TouchpointRecordedData
+)
+PAYMENT_REPORTED = EventType(
+    payments.REPORTED, "A payment report, stored once (internal)", PaymentReportedData
 )
 
 EVENTS = ServiceEvents(
@@ -87,10 +120,13 @@ EVENTS = ServiceEvents(
         topics.ORDERS_INBOUND: "Order status reports from upstream systems (CONTRACTS §3.1); "
         "an invalid record goes to ingest.dlq.v1 with every bad field named",
         topics.TOUCHPOINTS_INBOUND: "Attribution evidence (CONTRACTS §3.2)",
+        topics.PAYMENTS_INBOUND: "Payment and invoice reports (CONTRACTS §8); an invalid "
+        "record goes to ingest.dlq.v1 with every bad field named",
     },
     inbound={
         topics.ORDERS_INBOUND: Inbound(OrderReport, key="<tenant>:<order_id>"),
         topics.TOUCHPOINTS_INBOUND: Inbound(Touchpoint, key="<tenant>:<customer_id>"),
+        topics.PAYMENTS_INBOUND: Inbound(PaymentReport, key="<tenant>:<order_id>"),
     },
     writes=(
         Output(
@@ -103,6 +139,12 @@ EVENTS = ServiceEvents(
             "Every touchpoint once, from HTTP or touchpoints.inbound.v1 (internal)",
             (TOUCHPOINT_RECORDED,),
             key="<tenant>:<customer_id>",
+        ),
+        Output(
+            topics.PAYMENT_REPORTS,
+            "Every payment report once, from HTTP, the platform webhooks or "
+            "payments.inbound.v1 (internal)",
+            (PAYMENT_REPORTED,),
         ),
     ),
 )

@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 
 from orderflow.services.ingest import domain, store
+from orderflow.services.ingest.payments import PaymentReport
 from orderflow.services.ingest.reports import (
     OrderReport,
     ReportRejected,
@@ -34,7 +35,7 @@ from orderflow.shared.tenants import TenantRegistry
 from orderflow.shared.vocabulary import Category
 
 log = get_logger(__name__)
-Item = TypeVar("Item", OrderReport, Touchpoint)
+Item = TypeVar("Item", OrderReport, Touchpoint, PaymentReport)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ async def accept_touchpoints(
     return Accepted(ids, len(ids) - len(events))
 
 
-def _parsed(
+def parse_records(
     records: Sequence[Record],
     parse: Callable[[bytes | None, bytes, datetime], Item],
     error_type: str,
@@ -143,7 +144,7 @@ async def on_order_reports(
     conn: asyncpg.Connection, records: Sequence[Record], *, tenants: TenantRegistry
 ) -> None:
     """A batch of `orders.inbound.v1`: the same path as one HTTP request of many reports."""
-    reports = _parsed(records, parse_report_record, "invalid_report", tenants)
+    reports = parse_records(records, parse_report_record, "invalid_report", tenants)
     try:
         domain.check_refunds(tenants, reports, indexed=False)
     except ReportRejected as exc:
@@ -155,5 +156,5 @@ async def on_touchpoints(
     conn: asyncpg.Connection, records: Sequence[Record], *, tenants: TenantRegistry
 ) -> None:
     """A batch of `touchpoints.inbound.v1`."""
-    touchpoints = _parsed(records, parse_touchpoint_record, "invalid_touchpoint", tenants)
+    touchpoints = parse_records(records, parse_touchpoint_record, "invalid_touchpoint", tenants)
     await accept_touchpoints(conn, touchpoints, channel="kafka")

@@ -1,4 +1,4 @@
-"""POST /v1/orders and POST /v1/touchpoints (CONTRACTS §4), on the shared HTTP edge.
+"""POST /v1/orders, /v1/touchpoints and /v1/payments (CONTRACTS §4, §8), on the shared HTTP edge.
 
 `202` is answered only after the transaction holding every report of the request has
 committed, so a crash after `202` loses nothing. A batch is all or nothing. Each tenant's
@@ -19,6 +19,8 @@ from starlette.routing import BaseRoute
 
 from orderflow.services.ingest.domain import check_refunds
 from orderflow.services.ingest.handlers import Accepted, accept_reports, accept_touchpoints
+from orderflow.services.ingest.payment_handlers import accept_payments
+from orderflow.services.ingest.payments import PaymentReport, PaymentSource, parse_payment_batch
 from orderflow.services.ingest.reports import (
     MAX_BATCH,
     OrderReport,
@@ -77,6 +79,7 @@ class IngestApi:
     def routes(self) -> list[BaseRoute]:
         writes_orders = self._keys.caller("orders:write", tenant_in_path=False)
         writes_touchpoints = self._keys.caller("touchpoints:write", tenant_in_path=False)
+        writes_payments = self._keys.caller("payments:write", tenant_in_path=False)
 
         async def orders(request: Request, caller: Caller = Depends(writes_orders)) -> Response:
             accept: Accept = lambda c, rs: accept_reports(c, self._tenants, rs, "http")  # noqa: E731
@@ -87,6 +90,10 @@ class IngestApi:
         ) -> Response:
             accept: Accept = lambda c, ts: accept_touchpoints(c, ts, "http")  # noqa: E731
             return await self._admit(request, caller, parse_touchpoint_batch, accept)
+
+        async def payments(request: Request, caller: Caller = Depends(writes_payments)) -> Response:
+            accept: Accept = lambda c, ps: accept_payments(c, ps, PaymentSource.API, "http")  # noqa: E731
+            return await self._admit(request, caller, parse_payment_batch, accept)
 
         router = APIRouter(tags=["ingest"])
         done = (202, AcceptedAnswer)
@@ -105,6 +112,14 @@ class IngestApi:
             summary="Report touchpoints (CONTRACTS §3.2, §4; scope touchpoints:write)",
             responses=answers(done, 400, description="Stored (committed)"),
             openapi_extra=one_or_many(Touchpoint),
+        )
+        router.add_api_route(
+            "/v1/payments",
+            payments,
+            methods=["POST"],
+            summary="Report payments and invoices (CONTRACTS §8, §4; scope payments:write)",
+            responses=answers(done, 400, description="Stored (committed)"),
+            openapi_extra=one_or_many(PaymentReport),
         )
         return router.routes
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiokafka import ConsumerRecord
 
-from orderflow.services.ingest.handlers import _parsed
+from orderflow.services.ingest.handlers import parse_records
 from orderflow.services.ingest.reports import parse_report_record
 from orderflow.shared.errors import Rejected
 from orderflow.shared.tenants import TenantRegistry, load_tenants
@@ -46,18 +46,18 @@ def test_a_report_from_the_future_when_received_stays_refused_when_replayed_late
     received = datetime.now(UTC) - timedelta(days=3)
     late = record(received, received + timedelta(days=2))  # in the past now, not at receipt
     with pytest.raises(Rejected, match="24 hours after the time it is received"):
-        _parsed([late], parse_report_record, "invalid_report", tenants)
+        parse_records([late], parse_report_record, "invalid_report", tenants)
 
 
 def test_a_report_inside_the_window_at_receipt_is_accepted(tenants: TenantRegistry) -> None:
     received = datetime.now(UTC) - timedelta(days=3)
     ok = record(received, received + timedelta(hours=23))
-    assert [r.order_id for r in _parsed([ok], parse_report_record, "invalid_report", tenants)] == [
-        "1"
-    ]
+    assert [
+        r.order_id for r in parse_records([ok], parse_report_record, "invalid_report", tenants)
+    ] == ["1"]
 
 
 def test_a_record_without_a_time_is_judged_by_our_clock(tenants: TenantRegistry) -> None:
     unstamped = record(datetime.now(UTC), datetime.now(UTC) - timedelta(hours=1))
     unstamped.timestamp = -1
-    assert len(_parsed([unstamped], parse_report_record, "invalid_report", tenants)) == 1
+    assert len(parse_records([unstamped], parse_report_record, "invalid_report", tenants)) == 1
