@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import Field
 
-from orderflow.services.ingest.report_fields import Discount, PaymentPlan, Recurring, Shipping
 from orderflow.services.ingest import payments
 from orderflow.services.ingest.payments import PaymentReport, PaymentSource, PaymentStatus
+from orderflow.services.ingest.report_fields import Discount, PaymentPlan, Recurring, Shipping
 from orderflow.services.ingest.reports import (
     Contributor,
     Currency,
