@@ -16,7 +16,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
-from orderflow.shared import cli_tenants, outbox_cli
+from orderflow.shared import cli_dlq, cli_tenants, outbox_cli
 from orderflow.shared.cli_preflight import PreflightError, check_tenants, demo_defaults, taken_ports
 from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.keep_alive import KeepAlive, status_lines
@@ -242,7 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     outbox = outbox_cli.add_commands(commands)
     outbox.set_defaults(run=lambda args: outbox_cli.run(args, list(SERVICES)))
-    cli_tenants.add_commands(commands)
+    for module in (cli_tenants, cli_dlq):
+        module.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         code = asyncio.run(args.run(args))

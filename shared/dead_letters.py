@@ -72,6 +72,22 @@ async def enqueue(
         },
     )
     await outbox.enqueue(conn, dead_letter_topic(service), event, key=record.key)
+    await conn.execute(
+        'INSERT INTO dead_letters (event_id, topic, partition, "offset", key, value, tenant,'
+        " error_type, error, attempts, first_failed_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+        event.event_id,
+        topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value or b"",
+        tenant,
+        error_type,
+        error,
+        attempts,
+        first_failed_at,
+    )
 
 
 async def _value(conn: asyncpg.Connection, value: bytes) -> dict[str, object]:

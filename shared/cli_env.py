@@ -1,0 +1,72 @@
+"""How the operator's commands find the system: as the services do (CONTRACTS §12).
+
+`DATABASE_URL` (an admin or owner role) when set; otherwise the embedded stack of
+`make run` / `orderflow run` (ORDERFLOW_DATA_DIR, ORDERFLOW_PG_PORT), whose admin password
+is in `<data dir>/pgpass`. The same for Kafka: KAFKA_* settings, else ORDERFLOW_KAFKA_PORT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+
+from orderflow.shared.localstack import LocalStack
+from orderflow.shared.provision import schema_name
+from orderflow.shared.service_registry import SERVICES
+from orderflow.shared.settings import KafkaSettings
+
+
+class NotFound(RuntimeError):
+    """The system is not where the commands look; the message says which variable to set."""
+
+
+def database_url() -> str:
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    stack = LocalStack.from_env(with_kafka=False)
+    if not stack.passfile.exists():
+        raise NotFound(
+            f"no DATABASE_URL and no local stack here ({stack.passfile} is missing): set"
+            " DATABASE_URL, or ORDERFLOW_DATA_DIR to the data directory of `orderflow run`"
+        )
+    return stack.database_url
+
+
+def kafka_settings() -> KafkaSettings:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return KafkaSettings()
+    port = os.environ.get("ORDERFLOW_KAFKA_PORT", "9092")
+    return KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", enable_idempotence=False)
+
+
+def tenants_dir() -> Path:
+    return Path(os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"))
+
+
+def known_service(name: str) -> str:
+    if name not in SERVICES:
+        raise NotFound(f"--service: {name!r} is not a service; one of {', '.join(SERVICES)}")
+    return name
+
+
+@contextlib.asynccontextmanager
+async def connect(service: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection working in `service`'s schema."""
+    known_service(service)
+    try:
+        conn = await asyncpg.connect(
+            database_url(), server_settings={"search_path": schema_name(service)}
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise NotFound(
+            f"cannot reach the database ({exc}); is `orderflow run` up? (DATABASE_URL,"
+            " ORDERFLOW_PG_PORT)"
+        ) from exc
+    try:
+        yield conn
+    finally:
+        await conn.close()
