@@ -240,6 +240,8 @@ class TenantConfig(_Model):
     challenges: tuple[Challenge, ...] = ()
     commission: Commission = Commission()
     notifications: Notifications = Notifications()
+    # CONTRACTS §8: None means the profile's default (see `confirms_on_payment`).
+    confirm_on_payment: bool | None = None
 
     @field_validator("tenant")
     @classmethod
@@ -288,6 +290,13 @@ class TenantConfig(_Model):
         if self.expiry.pending_payment is not None:
             return self.expiry.pending_payment
         return STORE_PENDING_PAYMENT_EXPIRY if self.status_profile is StatusProfile.STORE else None
+
+    def confirms_on_payment(self) -> bool:
+        """Whether succeeded payments covering the amount confirm an order (CONTRACTS §8):
+        as set, else true for the store and crm profiles."""
+        if self.confirm_on_payment is not None:
+            return self.confirm_on_payment
+        return self.status_profile in (StatusProfile.STORE, StatusProfile.CRM)
 
 
 class UnknownTenant(KeyError):

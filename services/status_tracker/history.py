@@ -149,20 +149,16 @@ NO_EXPIRY = ExpiryRule()
 
 
 def expiry_due(timeline: Timeline, rule: ExpiryRule) -> datetime | None:
-    """When a Never OK, still pending order expires, if it does.
+    """When a Never OK order whose current status is pending payment expires, if it does.
 
-    The deadline runs from the latest pending-payment entry of the trailing run of
-    pending entries: a later plain pending status does not restart it, anything that is
-    not pending ends it. Read from the history, so it does not depend on arrival order.
-    A deadline that upstream has already moved past (a later pending entry exists) is
-    none: the Expired entry would not become current, so it could expire nothing.
+    CONTRACTS §2 (store correction): the timer starts when the current status becomes
+    *Pending payment*, whatever came before it (a new pending-payment report restarts it),
+    and is cancelled as soon as the current status is anything else or the order is
+    confirmed. Read from the history in upstream time, so it does not depend on arrival order.
     """
-    if rule.expiry is None or timeline.has_ok:
+    current = timeline.current
+    if rule.expiry is None or timeline.has_ok or current.category is not Category.PENDING:
         return None
-    for step in reversed(timeline.steps):
-        if step.category is not Category.PENDING:
-            return None
-        if rule.starts_expiry(step.entry.status):
-            due = later(step.entry.occurred_at, rule.expiry)  # at the calendar's end: never
-            return due if due > timeline.current.entry.occurred_at else None
-    return None
+    if not rule.starts_expiry(current.entry.status):
+        return None
+    return later(current.entry.occurred_at, rule.expiry)  # at the calendar's end: never

@@ -333,12 +333,13 @@ def test_no_expiry_without_a_tenant_deadline() -> None:
     assert order.now.expiry_due_at is None
 
 
-def test_plain_pending_neither_starts_nor_stops_the_expiry() -> None:
+def test_plain_pending_does_not_start_the_expiry_and_a_later_one_stops_it() -> None:
+    # CONTRACTS §2 store correction: only a current status of Pending payment runs the timer.
     order = Order(STORE)
     assert order.receive(report("r1", "Received", C.PENDING, 1)).timer == Keep()
     order.receive(report("r2", "Pending payment", C.PENDING, 2))
-    assert order.receive(report("r3", "Received", C.PENDING, 3)).timer == Keep()
-    assert order.now.expiry_due_at == at(2) + WEEK
+    assert order.receive(report("r3", "Received", C.PENDING, 3)).timer == Cancel()
+    assert order.now.expiry_due_at is None
 
 
 def test_new_pending_payment_restarts_the_expiry() -> None:
