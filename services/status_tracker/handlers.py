@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 from aiokafka import ConsumerRecord
 
-from orderflow.services.status_tracker import messages, store
+from orderflow.services.status_tracker import messages, read_model_store, store
 from orderflow.services.status_tracker.domain import NO_EXPIRY, ExpiryRule, Report, decide, expire
 from orderflow.shared import consumer, inbox, outbox
 from orderflow.shared.envelope import Envelope
@@ -39,7 +39,7 @@ async def on_order_reported(
     await store.lock_orders(conn, keys)
     orders = await store.load_many(conn, keys)
     outgoing = _decide_all(orders, [(e, reports[e.event_id]) for e in fresh], rules)
-    await store.save_many(conn, list(orders.values()))
+    await read_model_store.save_orders(conn, list(orders.values()))
     await outbox.enqueue_many(conn, outgoing)
 
 
@@ -76,7 +76,7 @@ async def fire_expiry(
         return False
     decision = expire(order.state, order.history, due_at, now, rule)
     cause = f"expiry:{due_at.isoformat()}"
-    await store.save_many(conn, [order.after(decision, order.correlation_id)])
+    await read_model_store.save_orders(conn, [order.after(decision, order.correlation_id)])
     await outbox.enqueue_many(
         conn, messages.outgoing(decision, tenant, order_id, cause, order.correlation_id)
     )

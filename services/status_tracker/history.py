@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from orderflow.services.status_tracker.report_details import ReportDetails
 from orderflow.shared.instants import later
 from orderflow.shared.vocabulary import Category
 
@@ -29,6 +30,7 @@ class OrderItem:
     name: str | None = None
     category: str | None = None
     offer_id: str | None = None
+    offer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Report:
     occurred_at: datetime
     received_at: datetime
     summary: OrderSummary | None = None
+    details: ReportDetails | None = None  # the Part-2 fields, for the read model only
 
     def __post_init__(self) -> None:
         # Naive times cannot be ordered against aware ones; refuse them at the door.

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 
 from orderflow.services.status_tracker.domain import Decision, LifecycleEvent
 from orderflow.services.status_tracker.history import OrderItem, OrderSummary, Report
+from orderflow.services.status_tracker.report_details import details_from
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope, new_event
 from orderflow.shared.errors import Rejected
@@ -50,6 +51,7 @@ def report_from(event: Envelope) -> Report:
             occurred_at=event.occurred_at,
             received_at=datetime.fromisoformat(data["received_at"]),
             summary=_summary(data),
+            details=details_from(data),
         )
     except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
         raise Rejected(
@@ -67,6 +69,7 @@ def _summary(data: dict[str, Any]) -> OrderSummary | None:
             name=i.get("name"),
             category=i.get("category"),
             offer_id=i.get("offer_id"),
+            offer_name=i.get("offer_name"),
         )
         for i in data.get("items") or []
     )

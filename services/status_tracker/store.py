@@ -13,6 +13,7 @@ import asyncpg
 
 from orderflow.services.status_tracker.domain import Decision, OrderState
 from orderflow.services.status_tracker.history import HistoryEntry, OrderItem, OrderSummary
+from orderflow.services.status_tracker.report_details import details_from
 from orderflow.shared import locks
 from orderflow.shared.vocabulary import Category
 
@@ -22,7 +23,8 @@ _ORDER_COLUMNS = (
     " confirmed_emitted, reversed_emitted, summary, expiry_due_at, correlation_id"
 )
 _HISTORY_COLUMNS = (
-    "tenant, order_id, report_id, status, category, source, occurred_at, received_at, summary"
+    "tenant, order_id, report_id, status, category, source, occurred_at, received_at, summary,"
+    " details"
 )
 _KEYS_IN = "(tenant, order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
 
@@ -82,8 +84,8 @@ async def save_many(conn: asyncpg.Connection, orders: Sequence[Order]) -> None:
         await conn.execute(
             f"INSERT INTO history ({_HISTORY_COLUMNS}) SELECT * FROM unnest($1::text[],"
             " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],"
-            " $8::timestamptz[], $9::jsonb[])",
-            *_columns([_history_row(o, e) for o, e in entries], 9),
+            " $8::timestamptz[], $9::jsonb[], $10::jsonb[])",
+            *_columns([_history_row(o, e) for o, e in entries], 10),
         )
     saved = [o for o in orders if o.state is not None]
     if not saved:
@@ -117,6 +119,7 @@ def _history_row(order: Order, entry: HistoryEntry) -> tuple[Any, ...]:
         entry.occurred_at,
         entry.received_at,
         json.dumps(summary_json(entry.summary)) if entry.summary else None,
+        json.dumps(entry.details.to_json()) if entry.details else None,
     )
 
 
@@ -165,6 +168,7 @@ def summary_json(summary: OrderSummary) -> dict[str, Any]:
                 "name": i.name,
                 "category": i.category,
                 "offer_id": i.offer_id,
+                "offer_name": i.offer_name,
             }
             for i in summary.items
         ],
@@ -186,6 +190,7 @@ def summary_from_json(data: dict[str, Any]) -> OrderSummary:
                 name=i.get("name"),
                 category=i.get("category"),
                 offer_id=i.get("offer_id"),
+                offer_name=i.get("offer_name"),
             )
             for i in data.get("items") or []
         ),
@@ -215,4 +220,5 @@ def _entry(row: asyncpg.Record) -> HistoryEntry:
         occurred_at=row["occurred_at"],
         received_at=row["received_at"],
         summary=summary_from_json(json.loads(row["summary"])) if row["summary"] else None,
+        details=details_from(json.loads(row["details"])) if row["details"] else None,
     )
