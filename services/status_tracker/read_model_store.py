@@ -95,6 +95,7 @@ async def save_views(conn: asyncpg.Connection, views: Sequence[OrderView]) -> No
         *_columns(lines, 11),
     )
 
+
 def _unnest(types: str) -> str:
     return ", ".join(f"${i}::{t}" for i, t in enumerate(types.split(", "), 1))
 
