@@ -175,7 +175,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "store order after a click: Received -> Accepted -> Completed",
         "demo-store", "S-3001", ("Received", "Accepted", "Completed"),
         (
-            *_changed("Received", "Accepted", "Completed"), Expect("order.confirmed", "Accepted"),
+            *_changed("Received", "Accepted", "Completed"), Expect("order.confirmed", "Completed"),
             _credited("inf-5", "last_touch"),
             _reward("inf-5", "first-order"), _reward("inf-5", "big-basket"),
             _commission("accrued", "19.20"),

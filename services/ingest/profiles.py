@@ -48,10 +48,10 @@ PROFILE_TABLE: Mapping[StatusProfile, Mapping[Category, tuple[str, ...]]] = Mapp
             _C.DECLINED: ("Declined",),
             _C.REFUNDED: ("Refund",),
         },
+        # CONTRACTS §2 correction: "Accepted" means the card will now be charged, not paid.
         StatusProfile.STORE: {
-            _C.PENDING: ("Received", "Pending payment"),
-            _C.CONFIRMED: ("Accepted",),
-            _C.FULFILLED: ("Completed",),
+            _C.PENDING: ("Received", "Accepted", "Pending payment"),
+            _C.CONFIRMED: ("Completed",),
             _C.CANCELLED: ("Canceled", "Cancelled"),
             _C.DECLINED: ("Declined",),
             _C.EXPIRED: ("Expired",),

@@ -134,15 +134,15 @@ async def test_pending_payment_expires_once_on_its_durable_timer(
             pending = report("s-1", "Pending payment", started.isoformat(), tenant="store")
             await send(topics.ORDERS_INBOUND, "store:s-1", pending)
             await send(topics.ORDERS_INBOUND, "store:s-2", {**pending, "order_id": "s-2"})
-            accepted = report(
+            completed = report(
                 "s-2",
-                "Accepted",
+                "Completed",
                 (started + timedelta(seconds=1)).isoformat(),
                 tenant="store",
                 amount="1.00",
                 currency="EUR",
             )
-            await send(topics.ORDERS_INBOUND, "store:s-2", accepted)
+            await send(topics.ORDERS_INBOUND, "store:s-2", completed)
         async with TopicReader(stack_env, topics.ORDERS_LIFECYCLE) as lifecycle:
             await lifecycle.read_until(lambda es: bool(of_type(es, "order.expired")), timeout=20)
             events = await lifecycle.settle(2.0)

@@ -42,8 +42,8 @@ CONTRACT_TABLE: list[tuple[StatusProfile, str, Category]] = [
     (P.CRM, "Refund", C.REFUNDED),
     (P.STORE, "Received", C.PENDING),
     (P.STORE, "Pending payment", C.PENDING),
-    (P.STORE, "Accepted", C.CONFIRMED),
-    (P.STORE, "Completed", C.FULFILLED),
+    (P.STORE, "Accepted", C.PENDING),  # the §2 correction: accepted, not yet charged
+    (P.STORE, "Completed", C.CONFIRMED),
     (P.STORE, "Canceled", C.CANCELLED),
     (P.STORE, "Cancelled", C.CANCELLED),
     (P.STORE, "Declined", C.DECLINED),
