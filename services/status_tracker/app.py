@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.status_tracker import events, handlers
+from orderflow.services.status_tracker import credit_handlers, events, handlers
 from orderflow.services.status_tracker.domain import ExpiryRule
 from orderflow.services.status_tracker.settings import TrackerSettings
 from orderflow.services.status_tracker.timers import ExpiryTimers
@@ -46,6 +46,7 @@ def build(runtime: Runtime) -> Components:
     return Components(
         handlers={
             topics.ORDER_REPORTS: partial(handlers.on_order_reported, rules=rules),
+            topics.ORDERS_ATTRIBUTION: credit_handlers.on_attribution,
         },
         loops=[timers.run],
         topics=events.EVENTS.written(),

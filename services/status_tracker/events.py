@@ -48,7 +48,10 @@ class StatusChangedData(LifecycleData):
 
 EVENTS = ServiceEvents(
     service="status-tracker",
-    reads={topics.ORDER_REPORTS: "Every report of every order, in upstream time per order"},
+    reads={
+        topics.ORDER_REPORTS: "Every report of every order, in upstream time per order",
+        topics.ORDERS_ATTRIBUTION: "Credits per order, for the orders read model (docs/orders.md)",
+    },
     writes=(
         Output(
             topics.ORDERS_LIFECYCLE,

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from orderflow.services.status_tracker import handlers, read_model_store
+from orderflow.services.status_tracker import credit_handlers, handlers, read_model_store
 from orderflow.shared.envelope import Envelope, new_event
 from tests.batch_support import connect_service, records
 
@@ -165,3 +165,57 @@ async def test_set_payments_before_and_after_the_first_report(conn: asyncpg.Conn
     row = await view(conn, "o-1")
     assert (row["paid_amount"], row["refunded_amount"]) == (Decimal("20.00"), Decimal("10.00"))
     assert row["payment_system"] == "paypal", "no succeeded payment: the reports' system"
+
+
+def credited(
+    kind: str, member_id: str, via: str, hours: float, confirmed: bool = False
+) -> Envelope:
+    data: dict[str, Any] = {"member_id": member_id, "via": via, "model": "explicit"}
+    if kind == "order.attributed":
+        data["confirmed"] = confirmed
+    else:
+        data["reason"] = "reassigned"
+    return new_event(
+        type=kind, tenant="shop", order_id="o-1", occurred_at=T0 + timedelta(hours=hours),
+        causation_id="c", correlation_id="c", data=data,
+        discriminator=f"{kind}:{member_id}:{hours}:{confirmed}",
+    )  # fmt: skip
+
+
+async def credits_handled(conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    batch = records(
+        "orders.attribution.v1",
+        [(f"{e.tenant}:{e.order_id}".encode(), e.to_bytes()) for e in events],
+    )
+    async with conn.transaction():
+        await credit_handlers.on_attribution(conn, batch)
+
+
+async def test_credits_and_the_sales_manager_follow_the_attribution_stream(
+    conn: asyncpg.Connection,
+) -> None:
+    manager = credited("order.attributed", "mgr-1", "sales_manager", 1)
+    stream = [
+        manager,
+        credited("order.attributed", "aff-1", "affiliation", 1),
+        credited("order.attributed", "mgr-1", "sales_manager", 2, confirmed=True),
+    ]
+    await credits_handled(conn, stream)  # before the order's first report
+    await credits_handled(conn, [manager])  # a redelivery changes nothing
+    await handled(conn, [FIRST])
+
+    row = await view(conn, "o-1")
+    assert (row["status"], row["sales_manager_id"], row["sales_manager_confirmed"]) == (
+        "Pending", "mgr-1", True,
+    )  # fmt: skip
+    credits = await conn.fetch("SELECT member_id, via, confirmed FROM order_credits ORDER BY 1")
+    assert [tuple(r) for r in credits] == [
+        ("aff-1", "affiliation", False),
+        ("mgr-1", "sales_manager", True),
+    ]
+    logged = await conn.fetchval("SELECT count(*) FROM order_attributions")
+    assert logged == 3
+
+    await credits_handled(conn, [credited("order.attribution_voided", "mgr-1", "sales_manager", 3)])
+    row = await view(conn, "o-1")
+    assert (row["sales_manager_id"], row["sales_manager_confirmed"]) == (None, None)
