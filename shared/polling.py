@@ -17,9 +17,14 @@ log = get_logger(__name__)
 
 
 async def poll_due(
-    name: str, fire_due: Callable[[], Awaitable[int]], interval_s: float, stopping: asyncio.Event
+    name: str,
+    fire_due: Callable[[], Awaitable[int]],
+    interval_s: float,
+    stopping: asyncio.Event,
+    idle: Callable[[asyncio.Event], Awaitable[None]] | None = None,
 ) -> None:
-    """Call `fire_due` until `stopping`; wait `interval_s` only when nothing was due."""
+    """Call `fire_due` until `stopping`; wait `interval_s` only when nothing was due (or
+    `idle(stopping)`, a wait of the caller's own that returns early when `stopping` is set)."""
     while not stopping.is_set():
         fired = 0
         try:
@@ -28,6 +33,8 @@ async def poll_due(
             if not is_transient(exc):
                 raise
             log.warning(f"{name}_retrying", error_type=type(exc).__name__, error=str(exc))
-        if fired == 0:
+        if fired == 0 and idle is not None:
+            await idle(stopping)
+        elif fired == 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), interval_s)

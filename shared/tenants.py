@@ -93,6 +93,7 @@ EventType = Literal[
     "order.status_changed", "order.confirmed", "order.reversed", "order.expired",
     "order.attributed", "order.attribution_voided", "reward.granted",
     "commission.accrued", "commission.reversed", "commission.approved",
+    "recurring_order.status_changed", "recurring.charge_due",
 ]  # fmt: skip
 
 
@@ -142,6 +143,17 @@ class Attribution(_Model):
 
 class Expiry(_Model):
     pending_payment: Duration | None = None
+
+
+class Recurring(_Model):
+    """CONTRACTS §10: the waits before the retries of a failed charge (at most two, so an
+    attempt is 1 to 3), and how soon after `activate` a charge held by a pause is published."""
+
+    retry_intervals: Annotated[tuple[Duration, ...], Field(max_length=2)] = (
+        timedelta(days=1),
+        timedelta(days=3),
+    )
+    resume_within: Duration = timedelta(minutes=10)
 
 
 class OrdersInDays(_Model):
@@ -242,6 +254,7 @@ class TenantConfig(_Model):
     notifications: Notifications = Notifications()
     # CONTRACTS §8: None means the profile's default (see `confirms_on_payment`).
     confirm_on_payment: bool | None = None
+    recurring: Recurring = Recurring()
 
     @field_validator("tenant")
     @classmethod

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from orderflow.services.status_tracker import credit_handlers, events, handlers
 from orderflow.services.status_tracker.domain import ExpiryRule
+from orderflow.services.status_tracker.recurring_api import RecurringApi
+from orderflow.services.status_tracker.recurring_state import Policy
+from orderflow.services.status_tracker.recurring_timers import RecurringTimers
 from orderflow.services.status_tracker.settings import TrackerSettings
 from orderflow.services.status_tracker.timers import ExpiryTimers
 from orderflow.shared import topics
@@ -32,6 +35,10 @@ def expiry_rules(tenants: TenantRegistry) -> dict[str, ExpiryRule]:
     }
 
 
+def recurring_policies(tenants: TenantRegistry) -> dict[str, Policy]:
+    return {name: Policy(tenants.get(name).recurring.retry_intervals) for name in tenants.tenants()}
+
+
 def build(runtime: Runtime) -> Components:
     settings = runtime.settings
     assert isinstance(settings, TrackerSettings)
@@ -43,11 +50,27 @@ def build(runtime: Runtime) -> Components:
         settings.timer_batch_size,
         runtime.relay.wake,
     )
+    policies = recurring_policies(runtime.tenants)
+    recurring = RecurringTimers(
+        runtime.pool,
+        policies,
+        settings.timer_poll_interval_s,
+        settings.recurring_batch_size,
+        runtime.relay.wake,
+    )
+
+    def recurring_committed(released: bool) -> None:
+        runtime.relay.wake()
+        if released:
+            recurring.wake()
+
+    recurring_api = RecurringApi(runtime.pool, runtime.tenants, policies, recurring_committed)
     return Components(
         handlers={
             topics.ORDER_REPORTS: partial(handlers.on_order_reported, rules=rules),
             topics.ORDERS_ATTRIBUTION: credit_handlers.on_attribution,
         },
-        loops=[timers.run],
+        routes=recurring_api.routes(),
+        loops=[timers.run, recurring.run],
         topics=events.EVENTS.written(),
     )

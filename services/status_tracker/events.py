@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from orderflow.services.status_tracker import recurring_events
 from orderflow.shared import topics
 from orderflow.shared.event_types import EventData, EventType, Output, ServiceEvents
 from orderflow.shared.vocabulary import Category
@@ -80,5 +81,6 @@ EVENTS = ServiceEvents(
                 ),
             ),
         ),
+        recurring_events.OUTPUT,
     ),
 )

@@ -13,3 +13,6 @@ class TrackerSettings(ServiceSettings):
         1.0, gt=0, description="How often due expiry timers are looked for"
     )
     timer_batch_size: int = 100
+    recurring_batch_size: int = Field(
+        500, ge=1, description="Due recurring charges published per transaction"
+    )

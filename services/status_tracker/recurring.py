@@ -1,0 +1,207 @@
+"""Recurring orders (CONTRACTS §10): `decide` what a fact does to one recurring order. Pure.
+
+`decide(order, fact, policy)` classifies the fact (`kind_of`), looks its cell up in the
+table (`recurring_table`), checks that a fact about a charge is about the current one (a
+stale timer or an old charge's outcome is refused), and applies the cell's effect. It
+returns the new state and what to record and emit; the caller saves and enqueues them in
+one transaction. Time comes in with the fact (`now` for a manager's action), never from
+a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from orderflow.services.status_tracker.recurring_schedule import charge_due, retry_due
+from orderflow.services.status_tracker.recurring_state import (
+    Action,
+    ChargeDue,
+    ChargeFailed,
+    ChargeRequested,
+    ChargeSettled,
+    ChargeSucceeded,
+    Fact,
+    InitialPaid,
+    Managed,
+    Policy,
+    RecurringOrder,
+)
+from orderflow.services.status_tracker.recurring_table import (
+    SAME,
+    Cell,
+    Effect,
+    Kind,
+    Move,
+    Refuse,
+    Status,
+    Then,
+    cell,
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    order: RecurringOrder
+    cell: Cell
+    previous_status: Status | None = None
+    requested: ChargeRequested | None = None
+    settled: ChargeSettled | None = None
+    refused: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """The order moved (a cell `Move` that was not refused): its state is to be saved."""
+        return self.refused is None and isinstance(self.cell, Move)
+
+    @property
+    def status_changed(self) -> bool:
+        return self.changed and self.order.status is not self.previous_status
+
+
+def child_order_id(recurring_order_id: str, sequence: int) -> str:
+    """The order of charge `sequence` (2 and on; 1 is the initial order)."""
+    return f"{recurring_order_id}-{sequence}"
+
+
+def kind_of(order: RecurringOrder, fact: Fact, policy: Policy) -> Kind:
+    total = order.terms.payments_total
+    if isinstance(fact, InitialPaid):
+        return Kind.INITIAL_PAID_LAST if total == 1 else Kind.INITIAL_PAID
+    if isinstance(fact, ChargeDue):
+        return Kind.CHARGE_DUE
+    if isinstance(fact, ChargeSucceeded):
+        last = total is not None and order.payments_made + 1 >= total
+        return Kind.LAST_CHARGE_SUCCEEDED if last else Kind.CHARGE_SUCCEEDED
+    if isinstance(fact, ChargeFailed):
+        retry_left = order.attempt <= len(policy.retry_intervals)
+        return Kind.CHARGE_FAILED if retry_left else Kind.LAST_ATTEMPT_FAILED
+    return Kind(
+        {Action.PAUSE: Kind.PAUSE, Action.ACTIVATE: Kind.ACTIVATE}.get(fact.action, Kind.COMPLETE)
+    )
+
+
+def decide(order: RecurringOrder, fact: Fact, policy: Policy) -> Decision:
+    found = cell(order.status, kind_of(order, fact, policy))
+    if isinstance(found, Refuse):
+        return Decision(order, found, order.status, refused=found.reason)
+    if found is SAME or not isinstance(found, Move):
+        return Decision(order, found, order.status)
+    if (stale := _stale(order, fact)) is not None:
+        return Decision(order, found, order.status, refused=stale)
+    return _apply(order, found, fact, policy)
+
+
+def _stale(order: RecurringOrder, fact: Fact) -> str | None:
+    """A fact about a charge that is not the one outstanding: a stale timer, an old outcome."""
+    if isinstance(fact, ChargeDue) and fact.due_at != order.due_at:
+        return "the timer was moved or has fired already"
+    if isinstance(fact, ChargeSucceeded | ChargeFailed) and fact.sequence != order.sequence:
+        return f"charge {fact.sequence} is not the current charge ({order.sequence})"
+    if isinstance(fact, ChargeFailed) and not order.awaiting:
+        return "no attempt of this charge is awaiting its outcome"
+    return None
+
+
+def _apply(order: RecurringOrder, move: Move, fact: Fact, policy: Policy) -> Decision:
+    status = _target(order, move)
+    moved = replace(order, status=status, version=order.version + 1)
+    new, requested, settled = _EFFECTS[move.effect](order, moved, fact, policy)
+    if status in (Status.COMPLETED, Status.FAILED):
+        new = replace(new, awaiting=False, next_payment_at=None, due_at=None)
+    return Decision(new, move, order.status, requested=requested, settled=settled)
+
+
+Applied = tuple[RecurringOrder, ChargeRequested | None, ChargeSettled | None]
+
+
+def _start(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+    assert isinstance(fact, InitialPaid)
+    new = replace(new, anchor_at=fact.occurred_at, payments_made=1, sequence=2)
+    settled = ChargeSettled(1, 1, "succeeded", fact.occurred_at, fact.payment_system)
+    if new.status is not Status.COMPLETED:
+        new = _schedule(new, charge_due(fact.occurred_at, old.terms.interval, 2))
+    return new, None, settled
+
+
+def _publish(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+    assert isinstance(fact, ChargeDue)
+    requested = ChargeRequested(old.sequence, old.attempt, fact.due_at)
+    return replace(new, awaiting=True, next_payment_at=None, due_at=None), requested, None
+
+
+def _next(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+    assert isinstance(fact, ChargeSucceeded) and old.anchor_at is not None
+    settled = ChargeSettled(
+        old.sequence, old.attempt, "succeeded", fact.occurred_at, fact.payment_system
+    )
+    new = replace(new, payments_made=old.payments_made + 1, sequence=old.sequence + 1)
+    new = replace(new, attempt=1, awaiting=False)
+    if new.status is not Status.COMPLETED:
+        new = _schedule(new, charge_due(old.anchor_at, old.terms.interval, new.sequence))
+    return new, None, settled
+
+
+def _finish(old: RecurringOrder, new: RecurringOrder, fact: Fact, policy: Policy) -> Applied:
+    """The last charge succeeded (the initial one, for a plan of one payment)."""
+    if isinstance(fact, InitialPaid):
+        return _start(old, new, fact, policy)
+    return _next(old, new, fact, policy)
+
+
+def _retry(old: RecurringOrder, new: RecurringOrder, fact: Fact, policy: Policy) -> Applied:
+    assert isinstance(fact, ChargeFailed)
+    settled = ChargeSettled(
+        old.sequence, old.attempt, "processing", fact.occurred_at, fact.payment_system
+    )
+    retry = retry_due(fact.occurred_at, policy.retry_intervals, old.attempt)
+    return _schedule(replace(new, attempt=old.attempt + 1, awaiting=False), retry), None, settled
+
+
+def _hold(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+    return replace(new, due_at=None), None, None
+
+
+def _release(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+    """A charge that fell due while paused is due at once."""
+    assert isinstance(fact, Managed)
+    due = old.next_payment_at
+    return replace(new, due_at=None if due is None else max(due, fact.at)), None, None
+
+
+def _stop(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+    if not isinstance(fact, ChargeFailed):
+        return new, None, None
+    settled = ChargeSettled(
+        old.sequence, old.attempt, "failed", fact.occurred_at, fact.payment_system
+    )
+    return new, None, settled
+
+
+_EFFECTS = {
+    Effect.START: _start,
+    Effect.PUBLISH: _publish,
+    Effect.NEXT: _next,
+    Effect.FINISH: _finish,
+    Effect.RETRY: _retry,
+    Effect.HOLD: _hold,
+    Effect.RELEASE: _release,
+    Effect.STOP: _stop,
+}
+
+
+def _target(order: RecurringOrder, move: Move) -> Status:
+    if move.to is Then.STAYS:
+        assert order.status is not None
+        return order.status
+    if move.to is Then.RESUMES:
+        in_flight = order.awaiting or order.attempt > 1
+        return Status.PROCESSING if in_flight else Status.ACTIVE
+    assert isinstance(move.to, Status)
+    return move.to
+
+
+def _schedule(order: RecurringOrder, due: datetime | None) -> RecurringOrder:
+    """The next attempt at `due`; while paused it is remembered but its timer is held."""
+    held = order.status is Status.PAUSED
+    return replace(order, next_payment_at=due, due_at=None if held else due)

@@ -1,0 +1,121 @@
+"""Where recurring orders meet the tracker's other streams: one call from each handler.
+
+- The report handler calls `on_reports` with its batch's fresh `order.reported` events and
+  the events it decided: a report carrying `recurring` registers the recurring order, and
+  the initial order's `order.confirmed` counts as its first payment.
+- The payment handler calls `on_payments` with its fresh `payment.reported` events: a
+  succeeded payment of an initial order starts its recurring order; a payment of a child
+  order `<recurring_order_id>-<n>` is the outcome of charge n.
+Both run in the caller's transaction, so the recurring order moves with the cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from orderflow.services.status_tracker import recurring_store as store
+from orderflow.services.status_tracker.recurring_handlers import Happened, settle
+from orderflow.services.status_tracker.recurring_schedule import Interval
+from orderflow.services.status_tracker.recurring_state import (
+    ChargeFailed,
+    ChargeSucceeded,
+    Fact,
+    InitialPaid,
+    Policy,
+    RecurringOrder,
+    Terms,
+)
+from orderflow.shared.envelope import Envelope
+from orderflow.shared.logging import get_logger
+
+log = get_logger(__name__)
+CONFIRMED = "order.confirmed"
+
+
+def registration(event: Envelope) -> RecurringOrder | None:
+    """The recurring order an initial order's report announces (ingest validated it)."""
+    plan, data = event.data.get("recurring"), event.data
+    if not isinstance(plan, dict) or event.order_id is None:
+        return None
+    customer = data.get("customer")
+    amount = data.get("amount")
+    terms = Terms(
+        initial_order_id=event.order_id,
+        interval=Interval.parse(str(plan["interval"])),
+        payments_total=plan.get("payments_total"),
+        amount=None if amount is None else Decimal(str(amount)),
+        currency=data.get("currency"),
+        customer_id=customer.get("id") if isinstance(customer, dict) else None,
+        offer_id=data.get("offer_id"),
+    )
+    return RecurringOrder(
+        event.tenant, str(plan["recurring_order_id"]), terms, event.correlation_id
+    )
+
+
+async def on_reports(
+    conn: asyncpg.Connection,
+    reported: Sequence[Envelope],
+    decided: Iterable[Envelope],
+    policies: Mapping[str, Policy],
+) -> None:
+    """Register what the reports announce; start those whose initial order was confirmed."""
+    found = [(r, e.occurred_at) for e in reported if (r := registration(e)) is not None]
+    await store.register_many(conn, found)
+    confirmed = [e for e in decided if e.type == CONFIRMED and e.order_id is not None]
+    if not confirmed:
+        return
+    keys = await store.keys_of_orders(conn, [(e.tenant, str(e.order_id)) for e in confirmed])
+    started = [
+        Happened(keys[key], InitialPaid(e.occurred_at), e.event_id, e.occurred_at)
+        for e in confirmed
+        if (key := (e.tenant, str(e.order_id))) in keys
+    ]
+    await settle(conn, started, policies)
+
+
+def charge_sequence(order_id: str, recurring_order_id: str) -> int | None:
+    """n of a child order `<recurring_order_id>-<n>` (n >= 2), else None."""
+    prefix = f"{recurring_order_id}-"
+    tail = order_id.removeprefix(prefix)
+    if order_id == tail or not tail.isdigit() or tail.startswith("0") or int(tail) < 2:
+        return None
+    return int(tail)
+
+
+def _outcome(data: Mapping[str, Any], sequence: int, at: datetime) -> Fact | None:
+    status, system = data.get("status"), data.get("payment_system")
+    if status == "succeeded":
+        return ChargeSucceeded(sequence, at, system)
+    if status == "failed":
+        return ChargeFailed(sequence, at, system)
+    return None  # pending, processing, refunded: no outcome of a charge
+
+
+async def on_payments(
+    conn: asyncpg.Connection, payments: Sequence[Envelope], policies: Mapping[str, Policy]
+) -> None:
+    """Charges' outcomes, and initial orders' first succeeded payments, in offset order."""
+    initial = await store.keys_of_orders(
+        conn, [(e.tenant, e.order_id) for e in payments if e.order_id is not None]
+    )
+    happened: list[Happened] = []
+    for e in payments:
+        at, rid = e.occurred_at, e.data.get("recurring_order_id")
+        sequence = charge_sequence(e.order_id or "", rid) if isinstance(rid, str) else None
+        if sequence is not None and isinstance(rid, str):
+            fact = _outcome(e.data, sequence, at)
+            if fact is not None:
+                happened.append(Happened((e.tenant, rid), fact, e.event_id, at))
+        elif (key := initial.get((e.tenant, e.order_id or ""))) and e.data.get("status") == (
+            "succeeded"
+        ):
+            paid = InitialPaid(at, e.data.get("payment_system"))
+            happened.append(Happened(key, paid, e.event_id, at))
+    if happened:
+        await settle(conn, happened, policies)
