@@ -126,7 +126,8 @@ def _start(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> A
 
 def _publish(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
     assert isinstance(fact, ChargeDue)
-    requested = ChargeRequested(old.sequence, old.attempt, fact.due_at)
+    # The charge's own due time: a charge released by activate keeps the time it fell due.
+    requested = ChargeRequested(old.sequence, old.attempt, old.next_payment_at or fact.due_at)
     return replace(new, awaiting=True, next_payment_at=None, due_at=None), requested, None
 
 

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = 30  # per operation and mode
 KEY = "fuzz-shop-key-0123456789"
-SCOPES = '["orders:write", "touchpoints:write", "orders:read", "sales:confirm"]'
+SCOPES = '["orders:write", "touchpoints:write", "orders:read", "sales:confirm", "recurring:manage"]'
 TENANTS = {
     "shop": (
         f"tenant: shop\nstatus_profile: loyalty\napi_keys: [{{key: {KEY}, scopes: {SCOPES}}}]\n"
@@ -65,6 +65,14 @@ KNOWN: dict[str, list[tuple[str, str, dict[str, Any], int]]] = {
         ("GET", f"/v1/members/{{tenant}}/{{member_id}}/{what}",
          {"path_parameters": {"tenant": "shop", "member_id": "m-1"}}, 200)
         for what in ("balance", "ledger", "rewards")
+    ],
+    "status-tracker": [
+        ("GET", "/v1/recurring-orders/{tenant}", {"path_parameters": {"tenant": "shop"}}, 200),
+        ("GET", "/v1/recurring-orders/{tenant}/{recurring_order_id}",
+         {"path_parameters": {"tenant": "shop", "recurring_order_id": "sub-x"}}, 404),
+        ("POST", "/v1/recurring-orders/{tenant}/{recurring_order_id}/pause",
+         {"path_parameters": {"tenant": "shop", "recurring_order_id": "sub-x"},
+          "body": {"by": "ann"}}, 404),
     ],
     "notifier": [
         ("GET", "/v1/inbox/{tenant}/{role}/{recipient_id}",
@@ -161,7 +169,7 @@ def examples(
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("name", ["ingest", "attribution", "rewards", "notifier"])
+@pytest.mark.parametrize("name", ["ingest", "attribution", "rewards", "notifier", "status-tracker"])
 async def test_every_answer_matches_the_openapi_document_and_none_is_5xx(
     name: str, stack_env: dict[str, str], tenants_dir: Path
 ) -> None:
