@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.status_tracker import credit_handlers, events, handlers
+from orderflow.services.status_tracker import credit_handlers, events, handlers, payments_handlers
 from orderflow.services.status_tracker.domain import ExpiryRule
 from orderflow.services.status_tracker.recurring_api import RecurringApi
 from orderflow.services.status_tracker.recurring_state import Policy
@@ -43,6 +43,7 @@ def build(runtime: Runtime) -> Components:
     settings = runtime.settings
     assert isinstance(settings, TrackerSettings)
     rules = expiry_rules(runtime.tenants)
+    payment_rules = payments_handlers.payment_rules(runtime.tenants, rules)
     timers = ExpiryTimers(
         runtime.pool,
         rules,
@@ -67,8 +68,13 @@ def build(runtime: Runtime) -> Components:
     recurring_api = RecurringApi(runtime.pool, runtime.tenants, policies, recurring_committed)
     return Components(
         handlers={
-            topics.ORDER_REPORTS: partial(handlers.on_order_reported, rules=rules),
+            topics.ORDER_REPORTS: partial(
+                handlers.on_order_reported, rules=rules, payment_rules=payment_rules
+            ),
             topics.ORDERS_ATTRIBUTION: credit_handlers.on_attribution,
+            topics.PAYMENT_REPORTS: partial(
+                payments_handlers.on_payment_reported, rules=payment_rules
+            ),
         },
         routes=recurring_api.routes(),
         loops=[timers.run, recurring.run],

@@ -8,13 +8,13 @@ order in one batch give exactly what handling them one at a time gives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
 from aiokafka import ConsumerRecord
 
-from orderflow.services.status_tracker import messages, read_model_store, store
+from orderflow.services.status_tracker import messages, payments_handlers, read_model_store, store
 from orderflow.services.status_tracker.domain import NO_EXPIRY, ExpiryRule, Report, decide, expire
 from orderflow.shared import consumer, inbox, outbox
 from orderflow.shared.envelope import Envelope
@@ -27,6 +27,7 @@ async def on_order_reported(
     records: Sequence[ConsumerRecord[bytes, bytes]],
     *,
     rules: dict[str, ExpiryRule],
+    payment_rules: Mapping[str, payments_handlers.PaymentRules] | None = None,
 ) -> None:
     """Every `order.reported` of one partition batch, in offset order."""
     events = consumer.envelopes(records)
@@ -38,7 +39,10 @@ async def on_order_reported(
     keys = {messages.order_key(e) for e in fresh}
     await store.lock_orders(conn, keys)
     orders = await store.load_many(conn, keys)
-    outgoing = _decide_all(orders, [(e, reports[e.event_id]) for e in fresh], rules)
+    reported = [(e, reports[e.event_id]) for e in fresh]
+    outgoing = _decide_all(orders, reported, rules)
+    # Refunds the reports carry, and payments that came first covering the amount (§8).
+    outgoing += await payments_handlers.after_reports(conn, orders, reported, payment_rules or {})
     await read_model_store.save_orders(conn, list(orders.values()))
     await outbox.enqueue_many(conn, outgoing)
 

@@ -83,6 +83,7 @@ class Payment:
     state: PaymentReport  # the report latest upstream
     succeeded: PaymentReport | None  # the earliest report showing the money was taken
     refunds: tuple[Refund, ...]  # in upstream time
+    made_at: datetime  # the payment's time: its earliest report
 
     @property
     def status(self) -> PaymentStatus:
@@ -114,7 +115,8 @@ def payment_of(reports: Iterable[PaymentReport]) -> Payment:
         raise ValueError("reports of several payments given as one")
     state = ordered[-1]
     succeeded = next((r for r in ordered if r.status in _TAKEN), None)
-    return Payment(state.payment_id, state, succeeded, _refunds(ordered, state.amount))
+    refunds = _refunds(ordered, state.amount)
+    return Payment(state.payment_id, state, succeeded, refunds, ordered[0].occurred_at)
 
 
 def _refunds(ordered: list[PaymentReport], amount: Decimal) -> tuple[Refund, ...]:

@@ -1,5 +1,6 @@
 -- CONTRACTS §8. Every distinct payment report, as ingest published it (`payment.reported`):
--- the facts an order's payments and money are folded from (docs/payments.md).
+-- the facts an order's payments and money are folded from (docs/payments.md), with the
+-- refunds that status reports carry, read from `history` (§3.1 `refunded_amount`).
 CREATE TABLE payment_reports (
     tenant              text        NOT NULL,
     order_id            text        NOT NULL,
@@ -19,17 +20,6 @@ CREATE TABLE payment_reports (
     error_code          text,
     comment             text,        -- the buyer's: personal data, never logged
     recurring_order_id  text,
-    PRIMARY KEY (tenant, order_id, report_id)
-);
-
--- Refunds carried by status reports (§3.1 `refunded_amount` with a refunded or chargeback
--- status); NULL amount = all that was left.
-CREATE TABLE order_refunds (
-    tenant           text        NOT NULL,
-    order_id         text        NOT NULL,
-    report_id        text        NOT NULL,
-    occurred_at      timestamptz NOT NULL,
-    refunded_amount  numeric,
     PRIMARY KEY (tenant, order_id, report_id)
 );
 
