@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from orderflow.services.status_tracker import recurring_events
+from orderflow.services.status_tracker.payments_events import PAYMENT_EVENTS
 from orderflow.shared import topics
 from orderflow.shared.event_types import EventData, EventType, Output, ServiceEvents
 from orderflow.shared.vocabulary import Category
@@ -52,6 +53,7 @@ EVENTS = ServiceEvents(
     reads={
         topics.ORDER_REPORTS: "Every report of every order, in upstream time per order",
         topics.ORDERS_ATTRIBUTION: "Credits per order, for the orders read model (docs/orders.md)",
+        topics.PAYMENT_REPORTS: "Every payment report, for payments, refunds and confirm on payment",
     },
     writes=(
         Output(
@@ -79,6 +81,7 @@ EVENTS = ServiceEvents(
                     "the tracker records external status `Expired`",
                     LifecycleData,
                 ),
+                *PAYMENT_EVENTS,
             ),
         ),
         recurring_events.OUTPUT,

@@ -70,24 +70,21 @@ async def save_reports(
 
 
 async def save_ledgers(conn: asyncpg.Connection, ledgers: Mapping[OrderKey, Ledger]) -> None:
-    """Each order's payments (one upsert for all) and its totals on the orders read model."""
-    rows = [(*key, *_payment_row(p)) for key, ledger in ledgers.items() for p in ledger.payments]
-    if rows:
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _PAYMENT_COLUMNS.split(", ")[3:])
-        await conn.execute(
-            f"INSERT INTO payments ({_PAYMENT_COLUMNS}) SELECT * FROM unnest({_unnest(_PAYMENT_TYPES)})"
-            f" ON CONFLICT (tenant, order_id, payment_id) DO UPDATE SET {updates}, updated_at = now()",
-            *_columns(rows, 18),
-        )
-    for (tenant, order_id), ledger in sorted(ledgers.items()):
-        await read_model_store.set_payments(
-            conn,
-            tenant,
-            order_id,
-            paid_amount=ledger.paid_amount,
-            refunded_amount=ledger.refunded_amount,
-            payment_system=ledger.payment_system,
-        )
+    """Each order's payments and its totals on the orders read model: two statements, run
+    even for none, so a batch costs the same whatever it holds."""
+    ordered = sorted(ledgers.items())
+    rows = [(*key, *_payment_row(p)) for key, ledger in ordered for p in ledger.payments]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _PAYMENT_COLUMNS.split(", ")[3:])
+    await conn.execute(
+        f"INSERT INTO payments ({_PAYMENT_COLUMNS}) SELECT * FROM unnest({_unnest(_PAYMENT_TYPES)})"
+        f" ON CONFLICT (tenant, order_id, payment_id) DO UPDATE SET {updates}, updated_at = now()",
+        *_columns(rows, 18),
+    )
+    totals = [
+        (*key, ledger.paid_amount, ledger.refunded_amount, ledger.payment_system)
+        for key, ledger in ordered
+    ]
+    await read_model_store.set_payments_many(conn, totals)
 
 
 def _report_row(r: PaymentReport) -> tuple[Any, ...]:

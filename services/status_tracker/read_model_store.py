@@ -55,6 +55,21 @@ async def set_payments(
     )
 
 
+async def set_payments_many(
+    conn: asyncpg.Connection, totals: Sequence[tuple[str, str, Decimal, Decimal, str | None]]
+) -> None:
+    """`set_payments` for many orders in one statement: rows of (tenant, order_id,
+    paid_amount, refunded_amount, payment_system); runs even for none (a fixed cost)."""
+    await conn.execute(
+        "INSERT INTO order_views (tenant, order_id, paid_amount, refunded_amount,"
+        " paid_payment_system) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[],"
+        " $4::numeric[], $5::text[]) ON CONFLICT (tenant, order_id) DO UPDATE SET"
+        " paid_amount = EXCLUDED.paid_amount, refunded_amount = EXCLUDED.refunded_amount,"
+        " paid_payment_system = EXCLUDED.paid_payment_system",
+        *_columns(totals, 5),
+    )
+
+
 async def save_orders(conn: asyncpg.Connection, orders: Sequence[store.Order]) -> None:
     """The orders' decisions (`store.save_many`), then the views of those that changed."""
     await store.save_many(conn, orders)
