@@ -11,10 +11,15 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
+# The dependencies first, exactly as locked (every version pinned, every file's hash checked:
+# deploy/README.md "The image" says how to refresh the lock), in a layer of their own.
+COPY requirements.lock ./
+RUN pip wheel --require-hashes --wheel-dir /wheels -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN pip wheel --wheel-dir /wheels .
+# orderflow itself, without resolving anything again: its dependencies are the locked wheels.
+RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # --- runtime: the installed wheel, the example tenants, a non-root user ---
 FROM ${PYTHON_IMAGE} AS runtime
@@ -31,12 +36,13 @@ RUN groupadd --system --gid 10001 orderflow \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin orderflow
 
-# Installed from the build stage's wheels only (--no-index): what runs is what was built,
-# and the wheels are bind-mounted rather than copied so they add no layer. Versions are
-# pinned by that wheel set, so hadolint's "pin versions in pip" does not apply.
+# Installed from the build stage's wheels only (--no-index --no-deps): what runs is the locked
+# set that was built, and the wheels are bind-mounted rather than copied so they add no layer.
+# Versions are pinned by requirements.lock, so hadolint's "pin versions in pip" does not apply.
 # hadolint ignore=DL3013
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels orderflow
+    pip install --no-index --no-deps /wheels/*.whl \
+    && pip check
 
 WORKDIR /app
 # Owned by root and read-only to the service user; deployments may mount their own directory here.

@@ -15,7 +15,7 @@ DEMO_SECRETS := DEMO_LOYALTY_API_KEY DEMO_LOYALTY_HOOK_SECRET DEMO_AFFILIATE_API
 	DEMO_STORE_WC_SECRET DEMO_STORE_HOOK_SECRET
 $(foreach v,$(DEMO_SECRETS),$(eval export $(v) ?= local-$(shell echo $(v) | tr 'A-Z_' 'a-z-')))
 
-.PHONY: install run demo test test-unit lint bench chaos docs clean
+.PHONY: install run demo test test-unit lint bench chaos docs lock clean
 
 install: $(STAMP)
 
@@ -43,7 +43,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p orderflow.shared -p orderflow.services
-	$(BIN)/mypy demo bench chaos tests
+	$(BIN)/mypy demo bench chaos tests deploy
 
 # One run, everything printed and kept (bench/results/); `make bench BENCH_ARGS=--quick` is small.
 bench: install
@@ -54,9 +54,19 @@ bench: install
 chaos: install
 	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
-# The AsyncAPI 3.0 document, from each service's events.py; a unit test fails when it is stale.
+# The AsyncAPI 3.0 document, from each service's events.py, and what deploy/ derives from the
+# same declarations (KafkaTopics, KafkaUsers, autoscalers, the dev tenants); unit tests fail
+# when either is stale.
 docs: install
 	$(BIN)/python -m orderflow.shared.asyncapi docs/asyncapi.yaml
+	$(BIN)/python -m deploy.generate
+
+# requirements.lock: the image's runtime dependencies, every version pinned with its hashes,
+# resolved from pyproject.toml keeping the pins that still fit; `make lock LOCK_ARGS=--upgrade`
+# takes the newest of everything (deploy/README.md "The image").
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+		--no-header --quiet -o requirements.lock $(LOCK_ARGS)
 
 clean:
 	rm -rf $(VENV) build .data .pytest_cache .mypy_cache .ruff_cache .hypothesis

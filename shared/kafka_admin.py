@@ -1,7 +1,10 @@
 """Create the topics a deployment needs, explicitly, before any service starts.
 
 Topics are never auto-created: an explicit partition count is what keeps per-key order
-stable. A topic that already exists is left as it is (its partition count included).
+stable. A topic that already exists is left as it is (its partition count included), and is
+not even asked for: on a cluster where topics are managed (Strimzi KafkaTopics, deploy/) a
+service's principal has no Create permission, and the broker refuses a CreateTopics request
+without it even for a topic that exists.
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ async def ensure_topics(
         return
     admin = await _connect(settings, wait_s)
     try:
+        existing = set(await admin.list_topics())
         new = [
             NewTopic(settings.topic(s.name), s.partitions, settings.replication_factor)
             for s in specs
+            if settings.topic(s.name) not in existing
         ]
+        if not new:
+            return
         response = await admin.create_topics(new)
     finally:
         await admin.close()

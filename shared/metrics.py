@@ -37,6 +37,12 @@ OUTBOX_PARKED = Gauge(
     "Outbox rows the broker can never take, held with their error until released",
     ["service"],
 )
+NOTIFICATIONS = Counter(
+    "orderflow_notifications_total",
+    "Notification attempts recorded by the notifier, by channel and outcome "
+    "(sent, failed: final, retried: another attempt is scheduled)",
+    ["channel", "outcome"],
+)
 STATUS_UNMAPPED = Counter(
     "orderflow_status_unmapped_total",
     "Reports whose external status the tenant's profile does not know (status.unmapped)",

@@ -36,7 +36,7 @@ from orderflow.services.notifier.retry import (
 )
 from orderflow.services.notifier.store import Due
 from orderflow.services.notifier.templates import Rendered
-from orderflow.shared import outbox, topics
+from orderflow.shared import metrics, outbox, topics
 from orderflow.shared.envelope import record_key, utcnow
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
@@ -116,19 +116,23 @@ class DeliveryLoop:
         self, due: Due, outcome: Outcome, rendered: Rendered | None, now: datetime
     ) -> None:
         step = next_step(outcome, due.attempts, now, self._policy, random.random())
+        sent, error = isinstance(step, MarkSent), None
         async with self._pool.acquire() as conn, conn.transaction():
             if isinstance(step, RetryAt):
                 await store.retry_at(conn, due, step.at, step.reason)
-                log.info("notification_retry", attempts=due.attempts, reason=step.reason)
-                return
-            sent = isinstance(step, MarkSent)
-            error = step.reason if isinstance(step, MarkFailed) else None
-            if not await store.finish(conn, due, "sent" if sent else "failed", now, error):
-                log.warning("notification_lease_lost", attempts=due.attempts)
-                return
-            if sent and due.channel == "in_app" and rendered is not None:
-                await inbox_store.insert(conn, due, rendered)
-            await _enqueue_outcome(conn, due, sent, now, error)
+            else:
+                error = step.reason if isinstance(step, MarkFailed) else None
+                if not await store.finish(conn, due, "sent" if sent else "failed", now, error):
+                    log.warning("notification_lease_lost", attempts=due.attempts)
+                    return
+                if sent and due.channel == "in_app" and rendered is not None:
+                    await inbox_store.insert(conn, due, rendered)
+                await _enqueue_outcome(conn, due, sent, now, error)
+        if isinstance(step, RetryAt):
+            metrics.NOTIFICATIONS.labels(due.channel, "retried").inc()
+            log.info("notification_retry", attempts=due.attempts, reason=step.reason)
+            return
+        metrics.NOTIFICATIONS.labels(due.channel, "sent" if sent else "failed").inc()
         log.info(
             "notification_sent" if sent else "notification_failed",
             attempts=due.attempts,

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -221,6 +222,28 @@ async def test_ensure_topics_creates_each_partition_count_and_can_run_again(infr
         await admin.close()
     partitions = {t["topic"]: len(t["partitions"]) for t in described}
     assert partitions == {settings.topic("alpha"): 3, settings.topic("beta"): 1}
+
+
+async def test_ensure_topics_asks_to_create_only_the_missing_topics(
+    infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A principal without Create (deploy/: topics are KafkaTopics) is refused a CreateTopics
+    request even for a topic that exists, so existing topics must never be in one."""
+    settings = KafkaSettings(
+        bootstrap_servers=infra.kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}."
+    )
+    asked: list[list[str]] = []
+    create = AIOKafkaAdminClient.create_topics
+
+    async def recording(self: AIOKafkaAdminClient, new_topics: list[Any], **kw: Any) -> Any:
+        asked.append(sorted(t.name for t in new_topics))
+        return await create(self, new_topics, **kw)
+
+    monkeypatch.setattr(AIOKafkaAdminClient, "create_topics", recording)
+    await ensure_topics(settings, [TopicSpec("alpha", 2)])
+    await ensure_topics(settings, [TopicSpec("alpha", 2), TopicSpec("gamma", 1)])
+    await ensure_topics(settings, [TopicSpec("alpha", 2), TopicSpec("gamma", 1)])
+    assert asked == [[settings.topic("alpha")], [settings.topic("gamma")]]
 
 
 async def test_ensure_topics_gives_up_when_no_broker_answers() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from orderflow.services.notifier.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from orderflow.shared import topics
@@ -332,6 +333,7 @@ async def test_a_final_refusal_fails_at_once_with_notification_failed(
     reward = member_event(
         "reward.granted", "m-2", {"reward_id": "rw-1", "challenge_id": "c", "points": 1}, "o-1"
     )
+    failures_before = webhook_failures()
     async with (
         receiver(hook_port, fail_first=100, status_when_failing=410) as hooks,
         notifier(stack_env, tenants_dir, smtp_port),
@@ -345,6 +347,13 @@ async def test_a_final_refusal_fails_at_once_with_notification_failed(
     ]
     assert failed[0].data["recipient"] == {"role": "member", "id": "m-2"}
     assert hooks.attempts == 1
+    # What the NotificationsFailing alert of deploy/base/monitoring watches.
+    assert webhook_failures() == failures_before + 1
+
+
+def webhook_failures() -> float:
+    labels = {"channel": "webhook", "outcome": "failed"}
+    return REGISTRY.get_sample_value("orderflow_notifications_total", labels) or 0.0
 
 
 # --- exactly once ------------------------------------------------------------------------
