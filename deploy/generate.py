@@ -18,11 +18,9 @@ import yaml
 
 from deploy.kafka_model import (
     CLUSTER,
-    OPS_USER,
     Client,
     clients,
     dead_letter_topics,
-    replayable_topics,
     topics,
 )
 
@@ -91,10 +89,14 @@ def _user(name: str, component: str, acls: list[Doc]) -> Doc:
 
 
 def service_acls(client: Client) -> list[Doc]:
-    """Read its consumed topics and its group, write its produced ones; nothing else (no Create)."""
+    """Read its consumed topics and its group, write its produced ones; nothing else (no Create).
+
+    It writes its consumed topics too: `orderflow dlq replay` puts a dead letter's original
+    record back on its topic through the service's own outbox (shared/cli_dlq.py).
+    """
     operations: dict[str, set[str]] = {}
     for topic in client.reads:
-        operations.setdefault(topic, {"Describe"}).add("Read")
+        operations.setdefault(topic, {"Describe"}).update({"Read", "Write"})
     for topic in client.writes:
         operations.setdefault(topic, {"Describe"}).add("Write")
     group = {
@@ -104,23 +106,8 @@ def service_acls(client: Client) -> list[Doc]:
     return [*_topic_acls(operations), group]
 
 
-def ops_acls() -> list[Doc]:
-    """`orderflow dlq ...`: read every dead-letter topic, write back to any consumed topic."""
-    operations: dict[str, set[str]] = {}
-    for topic in dead_letter_topics():
-        operations.setdefault(topic, {"Describe"}).add("Read")
-    for topic in replayable_topics():
-        operations.setdefault(topic, {"Describe"}).add("Write")
-    group = {
-        "resource": {"type": "group", "name": OPS_USER, "patternType": "prefix"},
-        "operations": ["Read"],
-    }
-    return [*_topic_acls(operations), group]
-
-
 def user_documents() -> list[Doc]:
-    users = [_user(c.user, c.service, service_acls(c)) for c in clients()]
-    return [*users, _user(OPS_USER, "ops", ops_acls())]
+    return [_user(c.user, c.service, service_acls(c)) for c in clients()]
 
 
 def autoscaling_documents() -> list[Doc]:

@@ -18,8 +18,6 @@ from orderflow.shared.topics import DEFAULT_PARTITIONS, TopicSpec, all_topics, d
 # The Strimzi Kafka cluster the KafkaTopics and KafkaUsers belong to (label strimzi.io/cluster);
 # its bootstrap Service is `<cluster>-kafka-bootstrap`, its CA Secret `<cluster>-cluster-ca-cert`.
 CLUSTER = "orderflow"
-# The principal of the operators' tools (`orderflow dlq list|show|replay`), see deploy/README.md.
-OPS_USER = "orderflow-ops"
 
 
 @dataclass(frozen=True)
@@ -60,8 +58,3 @@ def topics() -> list[TopicSpec]:
 
 def dead_letter_topics() -> set[str]:
     return {dead_letter_topic(s) for s in SERVICES}
-
-
-def replayable_topics() -> set[str]:
-    """Where a dead letter can go back to: any topic a service consumes."""
-    return {t for c in clients() for t in c.reads}
