@@ -20,19 +20,21 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 from yaml.error import MarkedYAMLError
 
+from orderflow.shared.tenant_segments import Segment, ValidationRule
+from orderflow.shared.tenant_types import MAX_DAYS as MAX_DAYS  # re-exported
+from orderflow.shared.tenant_types import Duration, Name, Names, Percent, Secret
+from orderflow.shared.tenant_types import Money as Money  # re-exported
+from orderflow.shared.tenant_types import Strict as _Model
+from orderflow.shared.tenant_types import fail_at as _fail
+from orderflow.shared.tenant_types import parse_duration as parse_duration
 from orderflow.shared.vocabulary import TENANT_RE, Category, StatusProfile, normalise_status
 
 # CONTRACTS Part 2's preamble: a plain-string key may write reports, touchpoints and
@@ -42,72 +44,12 @@ KNOWN_SCOPES = DEFAULT_SCOPES | {"sales:confirm", "orders:manage", "recurring:ma
 MIN_API_KEY_LENGTH = 16
 STORE_PENDING_PAYMENT_EXPIRY = timedelta(days=7)
 
-_DURATION_RE = re.compile(r"([0-9]+)([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`<n><unit>` with unit s, m, h or d (`7d`, `90m`, `5s`); n must be positive."""
-    match = _DURATION_RE.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration <n><unit> with unit s, m, h or d (e.g. 7d)")
-    amount = int(match[1])
-    if amount == 0:
-        raise ValueError(f"duration {text!r} must be greater than zero")
-    try:
-        return timedelta(seconds=amount * _UNIT_SECONDS[match[2]])
-    except OverflowError:
-        raise ValueError(f"duration {text!r} is too large") from None
-
-
-def _duration(value: object) -> object:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("a duration is written <n><unit> with unit s, m, h or d (e.g. 7d)")
-    return parse_duration(value)
-
-
-def _no_float(value: object) -> object:
-    # A YAML float has already lost exactness; money must be written as a quoted string.
-    if isinstance(value, float):
-        raise ValueError(f'write decimals as quoted strings (e.g. "{value}"), never as floats')
-    return value
-
-
-def _non_empty_secret(secret: SecretStr) -> SecretStr:
-    if not secret.get_secret_value():
-        raise ValueError("a secret must not be empty")
-    return secret
-
-
-# Tenant periods stay inside what date arithmetic on accepted instants can add (ten years).
-MAX_DAYS = 3660
-Duration = Annotated[timedelta, BeforeValidator(_duration), Field(le=timedelta(days=MAX_DAYS))]
-Money = Annotated[Decimal, BeforeValidator(_no_float), Field(ge=0, allow_inf_nan=False)]
-Percent = Annotated[Money, Field(le=100)]
-Secret = Annotated[SecretStr, AfterValidator(_non_empty_secret)]
-Name = Annotated[str, Field(min_length=1)]
-Names = Annotated[tuple[Name, ...], Field(min_length=1)]
 EventType = Literal[
     "order.status_changed", "order.confirmed", "order.reversed", "order.expired",
     "order.attributed", "order.attribution_voided", "reward.granted",
     "commission.accrued", "commission.reversed", "commission.approved",
     "recurring_order.status_changed", "recurring.charge_due",
 ]  # fmt: skip
-
-
-def _fail(loc: tuple[str | int, ...], reason: str) -> ValidationError:
-    """A validation error at a path below the field being validated, so messages name it."""
-    error = PydanticCustomError("tenant_rule", reason)
-    return ValidationError.from_exception_data(
-        "TenantConfig", [InitErrorDetails(type=error, loc=loc, input=None)]
-    )
-
-
-class _Model(BaseModel):
-    # A misspelt key is an error, not a silently ignored setting.
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ApiKey(_Model):
@@ -255,6 +197,8 @@ class TenantConfig(_Model):
     # CONTRACTS §8: None means the profile's default (see `confirms_on_payment`).
     confirm_on_payment: bool | None = None
     recurring: Recurring = Recurring()
+    segments: tuple[Segment, ...] = ()  # CONTRACTS §11, shared/tenant_segments.py
+    validation_rules: tuple[ValidationRule, ...] = ()
 
     @field_validator("tenant")
     @classmethod
@@ -297,6 +241,24 @@ class TenantConfig(_Model):
             if challenge_id in ids[:index]:
                 raise _fail((index, "id"), f"challenge id {challenge_id!r} is used twice")
         return challenges
+
+    @field_validator("segments", "validation_rules")
+    @classmethod
+    def _ids_distinct(cls, items: tuple[Segment | ValidationRule, ...]) -> tuple[Any, ...]:
+        ids = [item.id for item in items]
+        for index, item_id in enumerate(ids):
+            if item_id in ids[:index]:
+                raise _fail((index, "id"), f"id {item_id!r} is used twice")
+        return items
+
+    @model_validator(mode="after")
+    def _segments_known(self) -> TenantConfig:
+        known = {segment.id for segment in self.segments}
+        for index, rule in enumerate(self.validation_rules):
+            if unknown := rule.segments_named() - known:
+                reason = f"unknown segment(s) {sorted(unknown)}; segments: {sorted(known)}"
+                raise _fail(("validation_rules", index, "customer"), reason)
+        return self
 
     def pending_payment_expiry(self) -> timedelta | None:
         """How long a pending-payment order may wait; the store profile defaults to 7 days."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.rewards import events, handlers, messages
+from orderflow.services.rewards import (
+    customer_handlers,
+    customers_parts,
+    events,
+    handlers,
+    messages,
+)
 from orderflow.services.rewards.domain import Programme
 from orderflow.services.rewards.http_api import RewardsApi
 from orderflow.services.rewards.settings import RewardsSettings
@@ -34,17 +40,19 @@ def build(runtime: Runtime) -> Components:
         runtime.relay.wake,
     )
     api = RewardsApi(runtime.pool, runtime.tenants, settings.page_max)
+    customers = customers_parts.build(runtime)  # CONTRACTS §11
     return Components(
         handlers={
-            topics.ORDERS_LIFECYCLE: partial(
-                handlers.on_orders, programmes=by_tenant, fact_of=messages.lifecycle_fact
+            topics.ORDERS_LIFECYCLE: customer_handlers.chain(
+                partial(handlers.on_orders, programmes=by_tenant, fact_of=messages.lifecycle_fact),
+                customers.on_lifecycle,
             ),
             topics.ORDERS_ATTRIBUTION: partial(
                 handlers.on_orders, programmes=by_tenant, fact_of=messages.attribution_fact
             ),
             topics.REWARDS_MEMBER_FACTS: partial(handlers.on_member_facts, programmes=by_tenant),
         },
-        routes=api.routes(),
-        loops=[timers.run],
+        routes=api.routes() + customers.routes,
+        loops=[timers.run, *customers.loops],
         topics=events.EVENTS.written(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from orderflow.services.rewards.entries import Kind
+from orderflow.services.rewards.segment_messages import SEGMENTS_OUTPUT
 from orderflow.shared import topics
 from orderflow.shared.event_types import EventData, EventType, Output, ServiceEvents
 
@@ -84,5 +85,6 @@ EVENTS = ServiceEvents(
             (EventType("member.order_counted", "A member's order now counts", OrderCountedData),),
             key="<tenant>:<member_id>",
         ),
+        SEGMENTS_OUTPUT,
     ),
 )

@@ -44,6 +44,9 @@ TENANTS = {
         f"tenant: shop\nstatus_profile: loyalty\napi_keys: [{{key: {KEY}, scopes: {SCOPES}}}]\n"
         "webhook_secrets: {shopify: shopify-fuzz-secret, stripe: whsec_fuzz,"
         " woocommerce: wc-fuzz-secret}\n"
+        "segments: [{id: loyal, when: {min_orders: 2}}, {id: recent, when: {last_purchase_within: 30d}}]\n"
+        "validation_rules: [{id: min-basket, cart: {min_amount: '20.00', currency: EUR}},"
+        " {id: loyal-only, customer: {segments_any: [loyal]}, metadata: {channel: {exists: true}}}]\n"
     ),
 }
 NOW = datetime.now(UTC).isoformat()
@@ -65,6 +68,17 @@ KNOWN: dict[str, list[tuple[str, str, dict[str, Any], int]]] = {
         ("GET", f"/v1/members/{{tenant}}/{{member_id}}/{what}",
          {"path_parameters": {"tenant": "shop", "member_id": "m-1"}}, 200)
         for what in ("balance", "ledger", "rewards")
+    ] + [
+        ("GET", "/v1/customers/{tenant}/{customer_id}",
+         {"path_parameters": {"tenant": "shop", "customer_id": "c-unknown"}}, 404),
+        ("GET", "/v1/segments/{tenant}", {"path_parameters": {"tenant": "shop"}}, 200),
+        ("GET", "/v1/segments/{tenant}/{segment_id}/customers",
+         {"path_parameters": {"tenant": "shop", "segment_id": "loyal"}}, 200),
+        ("GET", "/v1/segments/{tenant}/{segment_id}/export.csv",
+         {"path_parameters": {"tenant": "shop", "segment_id": "loyal"}}, 200),
+        ("POST", "/v1/validations/{tenant}", {"path_parameters": {"tenant": "shop"}, "body": {
+            "customer_id": "c-1", "order": {"amount": "12.00", "currency": "EUR", "items": [
+                {"sku": "s-1", "quantity": 2}], "metadata": {"channel": "web"}}}}, 200),
     ],
     "status-tracker": [
         ("GET", "/v1/recurring-orders/{tenant}", {"path_parameters": {"tenant": "shop"}}, 200),

@@ -1,0 +1,116 @@
+"""Thin set-based steps of customers and segments: an order confirmed, a segment timer due.
+
+`on_confirmed` sees the orders.lifecycle.v1 batch after the commission step, in the same
+transaction (`chain`): it claims its `order.confirmed` events in its own inbox, counts each
+order once (unique key), locks the customers (tenant shared, customer exclusive), loads them,
+decides purely (customers.py), and writes statistics, membership, timers and the segments.v1
+events. `fire_due` is the durable timer's step: the same, for customers whose time came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from orderflow.services.rewards import customer_store, customers, segment_messages
+from orderflow.services.rewards.customer_store import CustomerKey
+from orderflow.services.rewards.customers import Customer, Move
+from orderflow.shared import consumer, inbox, outbox, topics
+from orderflow.shared.envelope import Envelope, utcnow
+from orderflow.shared.runner import Handler, Record
+from orderflow.shared.tenant_segments import Segment
+
+CONSUMER = "rewards.customers"
+Segments = Mapping[str, Sequence[Segment]]  # per configured tenant
+
+
+@dataclass(frozen=True)
+class Decided:
+    customer: Customer
+    moves: list[Move]
+    causation_id: str
+    correlation_id: str
+
+
+def chain(*steps: Handler) -> Handler:
+    """One topic's handler made of several steps, run in order in the one transaction."""
+
+    async def handle(conn: asyncpg.Connection, batch: Sequence[Record]) -> None:
+        for step in steps:
+            await step(conn, batch)
+
+    return handle
+
+
+async def on_confirmed(
+    conn: asyncpg.Connection,
+    batch: Sequence[Record],
+    *,
+    segments: Segments,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    events = consumer.envelopes(batch)
+    found = {
+        e.event_id: p
+        for e in events
+        if e.tenant in segments
+        if (p := segment_messages.purchase_of(e))
+    }
+    if not found:
+        return
+    claimed = await inbox.claim_many(conn, CONSUMER, list(found))
+    fresh = [(e, *found[e.event_id]) for e in consumer.first_seen(events, claimed)]
+    counted = await customer_store.count_orders(conn, [(e.tenant, c, p) for e, c, p in fresh])
+    fresh = [(e, c, p) for e, c, p in fresh if (e.tenant, p.order_id) in counted]
+    if not fresh:
+        return
+    keys = {(e.tenant, c) for e, c, _ in fresh}
+    await customer_store.lock(conn, keys)
+    before, now = await customer_store.load(conn, keys), clock()
+    decided = []
+    for key in sorted(keys):
+        mine = [(e, p) for e, c, p in fresh if (e.tenant, c) == key]
+        purchases = [p for _, p in mine]
+        customer, moves = customers.purchased(before[key], purchases, segments[key[0]], now)
+        last = mine[-1][0]
+        decided.append(Decided(customer, moves, last.event_id, last.correlation_id))
+    await save(conn, decided, now)
+
+
+async def fire_due(
+    conn: asyncpg.Connection, keys: Sequence[CustomerKey], segments: Segments, now: datetime
+) -> int:
+    """Re-evaluate the customers whose segment timer is due at `now`; how many were."""
+    await customer_store.lock(conn, keys)
+    loaded = await customer_store.load(conn, keys)
+    due = [c for c in loaded.values() if c.due_at is not None and c.due_at <= now]
+    gone = [(c.tenant, c.customer_id) for c in due if c.tenant not in segments]
+    await customer_store.clear_due(conn, gone)
+    decided = []
+    for customer in (c for c in due if c.tenant in segments):
+        assert customer.due_at is not None
+        cause = (
+            f"segment-timer:{customer.tenant}:{customer.customer_id}:{customer.due_at.isoformat()}"
+        )
+        updated, moves = customers.evaluated(customer, segments[customer.tenant], now)
+        decided.append(Decided(updated, moves, cause, cause))
+    await save(conn, decided, now)
+    return len(due)
+
+
+async def save(conn: asyncpg.Connection, decided: Sequence[Decided], now: datetime) -> None:
+    await customer_store.save(conn, [d.customer for d in decided])
+    moves = [(d.customer.tenant, m) for d in decided for m in d.moves]
+    if not moves:
+        return
+    await customer_store.move(conn, moves)
+    await outbox.enqueue_many(conn, [_outgoing(d, m, now) for d in decided for m in d.moves])
+
+
+def _outgoing(d: Decided, move: Move, now: datetime) -> tuple[str, Envelope, bytes | None]:
+    tenant = d.customer.tenant
+    event = segment_messages.move_envelope(tenant, move, now, d.causation_id, d.correlation_id)
+    return topics.SEGMENTS, event, segment_messages.customer_key(tenant, move.customer_id)

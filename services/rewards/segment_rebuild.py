@@ -1,0 +1,192 @@
+"""Rebuilding membership when a tenant changes a segment's definition, at start.
+
+Each segment's definition hash is stored with its membership. At start, a segment whose hash
+changed (or that is new) is recomputed from the statistics in SQL, set-based: the predicate
+is the conditions' SQL twins (segment_conditions.py), the differences with the stored members
+are applied and returned in one statement, and each becomes a `customer.segment_entered` /
+`customer.segment_left` event. A segment no longer configured is emptied the same way. The
+tenant's segment lock is held exclusively meanwhile, so no live update interleaves, and a
+second replica starting at the same time finds the hashes current and does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from orderflow.services.rewards import segment_conditions, segment_messages
+from orderflow.services.rewards.customer_handlers import Segments
+from orderflow.services.rewards.customer_store import tenant_lock
+from orderflow.services.rewards.customers import Move
+from orderflow.shared import outbox, topics
+from orderflow.shared.envelope import Envelope, utcnow
+from orderflow.shared.errors import is_transient
+from orderflow.shared.logging import get_logger
+from orderflow.shared.tenant_segments import Segment, SegmentWhen
+
+log = get_logger(__name__)
+CHUNK = 20_000  # outbox rows per statement
+
+
+def definition_hash(when: SegmentWhen) -> str:
+    return hashlib.sha256(when.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+class Params:
+    """Numbered statement parameters; `$1` is `now`, `$2` the tenant, `$3` the segment."""
+
+    def __init__(self, *first: object) -> None:
+        self.values: list[object] = list(first)
+
+    def __call__(self, value: object) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+async def rebuild_segment(
+    conn: asyncpg.Connection, tenant: str, segment_id: str, when: SegmentWhen | None, now: datetime
+) -> list[Move]:
+    """Members of the segment recomputed from statistics (emptied when `when` is None)."""
+    params = Params(now, tenant, segment_id)
+    where = segment_conditions.predicate(when, params) if when is not None else "false"
+    rows = await conn.fetch(
+        # `$1::timestamptz IS NOT NULL` types `now` for a predicate that does not read it.
+        "WITH target AS (SELECT c.customer_id FROM customers c WHERE c.tenant = $2"
+        f" AND $1::timestamptz IS NOT NULL AND {where}),"
+        " entered AS (INSERT INTO segment_members (tenant, segment_id, customer_id)"
+        " SELECT $2, $3, t.customer_id FROM target t WHERE NOT EXISTS (SELECT 1"
+        " FROM segment_members m WHERE m.tenant = $2 AND m.segment_id = $3"
+        " AND m.customer_id = t.customer_id) RETURNING customer_id),"
+        " gone AS (DELETE FROM segment_members m WHERE m.tenant = $2 AND m.segment_id = $3"
+        " AND NOT EXISTS (SELECT 1 FROM target t WHERE t.customer_id = m.customer_id)"
+        " RETURNING customer_id)"
+        " SELECT customer_id, true AS entered FROM entered"
+        " UNION ALL SELECT customer_id, false FROM gone",
+        *params.values,
+    )
+    return [Move(r["customer_id"], segment_id, r["entered"]) for r in rows]
+
+
+async def reset_timers(
+    conn: asyncpg.Connection, tenant: str, segments: Sequence[Segment], now: datetime
+) -> None:
+    """Every customer's next due instant under the new definitions (customers.due in SQL)."""
+    params = Params(now, tenant)
+    found = [e for s in segments for e in segment_conditions.due_expressions(s.when, params)]
+    due = "CASE WHEN $1::timestamptz IS NULL THEN NULL END"
+    if found:
+        due = f"(SELECT min(x) FROM unnest(ARRAY[{', '.join(found)}]) AS x WHERE x > $1)"
+    await conn.execute(
+        f"UPDATE customers c SET segments_due_at = {due}"
+        f" WHERE c.tenant = $2 AND c.segments_due_at IS DISTINCT FROM {due}",
+        *params.values,
+    )
+
+
+@dataclass(frozen=True)
+class Stored:
+    definition_hash: str
+    generation: int
+
+
+async def rebuild_tenant(
+    conn: asyncpg.Connection, tenant: str, segments: Sequence[Segment], now: datetime
+) -> int:
+    """Rebuild the tenant's changed segments in this transaction; how many moves it made."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", tenant_lock(tenant))
+    rows = await conn.fetch(
+        "SELECT segment_id, definition_hash, generation FROM segment_definitions WHERE tenant = $1",
+        tenant,
+    )
+    stored = {r["segment_id"]: Stored(r["definition_hash"], r["generation"]) for r in rows}
+    wanted = {s.id: s for s in segments}
+    changed = [
+        s
+        for s in segments
+        if s.id not in stored or stored[s.id].definition_hash != definition_hash(s.when)
+    ]
+    removed = sorted(set(stored) - set(wanted))
+    if not changed and not removed:
+        return 0
+    moved = 0
+    for segment_id in [s.id for s in changed] + removed:
+        segment = wanted.get(segment_id)
+        moves = await rebuild_segment(
+            conn, tenant, segment_id, segment.when if segment else None, now
+        )
+        generation = stored[segment_id].generation + 1 if segment_id in stored else 1
+        cause = f"segment-rebuild:{tenant}:{segment_id}:{generation}"
+        await _enqueue(conn, tenant, moves, now, cause)
+        moved += len(moves)
+    await reset_timers(conn, tenant, segments, now)
+    await conn.execute(
+        "DELETE FROM segment_definitions WHERE tenant = $1 AND segment_id = ANY($2::text[])",
+        tenant,
+        removed,
+    )
+    await conn.execute(
+        "INSERT INTO segment_definitions (tenant, segment_id, definition_hash)"
+        " SELECT $1, s, h FROM unnest($2::text[], $3::text[]) AS r(s, h)"
+        " ON CONFLICT (tenant, segment_id) DO UPDATE SET definition_hash = EXCLUDED.definition_hash,"
+        " generation = segment_definitions.generation + 1",
+        tenant,
+        [s.id for s in changed],
+        [definition_hash(s.when) for s in changed],
+    )
+    log.info(
+        "segments_rebuilt",
+        tenant=tenant,
+        segments=[s.id for s in changed],
+        removed=removed,
+        moves=moved,
+    )
+    return moved
+
+
+async def _enqueue(
+    conn: asyncpg.Connection, tenant: str, moves: Sequence[Move], now: datetime, cause: str
+) -> None:
+    for start in range(0, len(moves), CHUNK):
+        rows: list[tuple[str, Envelope, bytes | None]] = [
+            (
+                topics.SEGMENTS,
+                segment_messages.move_envelope(tenant, m, now, cause, cause),
+                segment_messages.customer_key(tenant, m.customer_id),
+            )
+            for m in moves[start : start + CHUNK]
+        ]
+        await outbox.enqueue_many(conn, rows)
+
+
+class SegmentRebuild:
+    """The start-up loop: rebuild every tenant once, retrying while the database is down."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, segments: Segments, committed: Callable[[], None]
+    ) -> None:
+        self._pool, self._segments, self._committed = pool, segments, committed
+
+    async def rebuild(self, now: datetime | None = None) -> int:
+        moved = 0
+        for tenant, segments in sorted(self._segments.items()):
+            async with self._pool.acquire() as conn, conn.transaction():
+                moved += await rebuild_tenant(conn, tenant, segments, now or utcnow())
+        if moved:
+            self._committed()
+        return moved
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.rebuild()
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("segments_rebuild_retrying", error_type=type(exc).__name__)
+                await asyncio.sleep(1.0)
