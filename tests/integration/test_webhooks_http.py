@@ -150,7 +150,9 @@ async def test_signed_deliveries_are_committed_and_published_with_the_adapters_c
     ]
 
     assert [a.status_code for a in answers] == [202, 202, 202]
-    assert all(len(a.json()["accepted"]) == 1 and a.json()["duplicates"] == 0 for a in answers)
+    # The order report, then the payment it carries (Stripe's charge, WooCommerce's paid order).
+    assert [len(a.json()["accepted"]) for a in answers] == [1, 2, 2]
+    assert [a.json()["duplicates"] for a in answers] == [0, 0, 0]
     # Visible on another connection right after 202: it was committed before the answer.
     stored = {r["source"]: (r["status"], r["category"]) for r in await hooks.stored()}
     assert stored == {
@@ -168,6 +170,41 @@ async def test_signed_deliveries_are_committed_and_published_with_the_adapters_c
     assert events["stripe"].data["amount"] == "10.99"
     assert events["shopify"].data["upstream_report_id"] == "wh-1"
     assert events["shopify"].causation_id == answers[0].json()["accepted"][0]
+    async with TopicReader(stack_env, topics.PAYMENT_REPORTS) as reader:
+        paid = by_source(await reader.read_until(lambda es: len(es) >= 2))
+    assert {
+        s: (e.type, e.order_id, e.data["status"], e.data["amount"]) for s, e in paid.items()
+    } == {
+        "stripe": ("payment.reported", "pi_1PgafyB7WZ01zgkWSjxsAJo3", "succeeded", "10.99"),
+        "woocommerce": ("payment.reported", "727", "succeeded", "29.35"),
+    }
+    assert [paid["stripe"].causation_id, paid["woocommerce"].causation_id] == [
+        answers[1].json()["accepted"][1],
+        answers[2].json()["accepted"][1],
+    ]
+
+
+async def test_shopify_refund_is_a_payment_report_per_refund_transaction_published_once(
+    hooks: Hooks, stack_env: dict[str, str]
+) -> None:
+    body = fixture("shopify_refunds_create.json")
+    signature = shopify_signature(body, SECRETS["HOOKS_SHOPIFY_SECRET"])
+    headers = shopify_headers(signature) | {"X-Shopify-Topic": "refunds/create"}
+    first = await hooks.post(SHOPIFY, body, headers)
+    again = await hooks.post(SHOPIFY, body, headers | {"X-Shopify-Webhook-Id": "wh-retry"})
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert len(first.json()["accepted"]) == 2 and first.json()["duplicates"] == 0
+    assert again.json() == {"accepted": first.json()["accepted"], "duplicates": 2}
+    assert await hooks.stored() == [], "a refund is money, not an order status"
+    async with TopicReader(stack_env, topics.PAYMENT_REPORTS) as reader:
+        await reader.read_until(lambda es: len(es) >= 2)
+        events = await reader.settle(2.0)
+    assert [(e.data["status"], e.data["refunded_amount"], e.data["source"]) for e in events] == [
+        ("refunded", "75.00", "shopify"),
+        ("refunded", "10.00", "shopify"),
+    ]
+    assert {e.order_id for e in events} == {"820982911946154508"}
 
 
 async def test_retried_delivery_is_a_duplicate_with_one_event(
@@ -188,13 +225,16 @@ async def test_retried_delivery_is_a_duplicate_with_one_event(
         again.append(await hooks.post(path, body, headers()))
 
     assert [a.status_code for a in first + again] == [202] * 6
-    assert [a.json()["duplicates"] for a in again] == [1, 1, 1]
+    assert [a.json()["duplicates"] for a in again] == [1, 2, 2], "the report and its payment"
     assert [a.json()["accepted"] for a in again] == [a.json()["accepted"] for a in first]
     assert len(await hooks.stored()) == 3
     async with TopicReader(stack_env, topics.ORDER_REPORTS) as reader:
         await reader.read_until(lambda es: len(es) >= 3)
         events = await reader.settle(2.0)
     assert len(events) == 3, "a retried delivery publishes nothing more"
+    async with TopicReader(stack_env, topics.PAYMENT_REPORTS) as reader:
+        await reader.read_until(lambda es: len(es) >= 2)
+        assert len(await reader.settle(1.0)) == 2, "nor any payment more"
 
 
 async def test_unproven_deliveries_get_401_and_nothing_is_stored(hooks: Hooks) -> None:

@@ -2,20 +2,22 @@
 
 An adapter turns a verified, decoded platform payload into one `Mapped` report with the
 category the adapter decided (CONTRACTS §2: platform adapters map their native states
-themselves), or an `Ignored` reason for a delivery that carries no order status change.
+themselves) and the payments it reports (§8), or `Paid` (payments only), or an `Ignored`
+reason for a delivery that carries neither.
 A payload that cannot be mapped raises `ReportRejected` naming the platform's field.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from orderflow.services.ingest.payments import PaymentReport, parse_payment_batch
 from orderflow.services.ingest.reports import (
     FieldError,
     OrderReport,
@@ -25,6 +27,7 @@ from orderflow.services.ingest.reports import (
 from orderflow.shared.vocabulary import Category
 
 Json = dict[str, Any]
+M = TypeVar("M", OrderReport, PaymentReport)
 _DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_DIGITS = 40
 
@@ -34,6 +37,15 @@ class Mapped:
     report: OrderReport
     # None: a native state this adapter does not know; handled as an unmapped status (§2).
     category: Category | None
+    # The money the delivery moved (CONTRACTS §8), stored with the report in one transaction.
+    payments: tuple[PaymentReport, ...] = ()
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A delivery that reports money only (a Shopify transaction or refund): no order status."""
+
+    payments: tuple[PaymentReport, ...]
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class Ignored:
     reason: str
 
 
-Outcome = Mapped | Ignored
+Outcome = Mapped | Paid | Ignored
 
 
 def reject(path: str, message: str) -> ReportRejected:
@@ -156,13 +168,21 @@ def customer(customer_id: str | None, email: str | None, name: str | None) -> Js
     return {"id": customer_id, "email": email, "name": name}
 
 
-def build_report(fields: Json) -> OrderReport:
-    """Validate the mapped fields as a §3.1 report; an error names the report's field."""
+def _built(parse: Callable[[object], list[M]], fields: Json, prefix: str) -> M:
+    """Validate mapped fields as one inbound item; an error names `<prefix>.<field>`."""
     try:
-        (report,) = parse_report_batch({k: v for k, v in fields.items() if v is not None})
+        (item,) = parse({k: v for k, v in fields.items() if v is not None})
     except ReportRejected as exc:
-        errors = [
-            FieldError(f"report.{e.path}" if e.path else "report", e.message) for e in exc.errors
-        ]
+        errors = [FieldError(_join(prefix, e.path), e.message) for e in exc.errors]
         raise ReportRejected(errors) from None
-    return report
+    return item
+
+
+def build_report(fields: Json) -> OrderReport:
+    """Validate the mapped fields as a §3.1 report; an error names `report.<field>`."""
+    return _built(parse_report_batch, fields, "report")
+
+
+def build_payment(fields: Json) -> PaymentReport:
+    """Validate the mapped fields as a §8 payment report; an error names `payment.<field>`."""
+    return _built(parse_payment_batch, fields, "payment")

@@ -1,7 +1,7 @@
 """POST /v1/webhooks/{shopify,stripe,woocommerce}/{tenant} (CONTRACTS §4), on the shared edge.
 
 The signature is checked over the raw bytes before anything parses them. `202` is
-answered only after the report is committed, and a retried delivery answers `202` again
+answered only after the report and the payments it carries are committed, and a retried delivery answers `202` again
 as a duplicate, so a platform that retries until it sees `2xx` loses nothing. Only a
 verified delivery is charged to the tenant's rate limit: a stranger cannot spend it.
 """
@@ -21,9 +21,11 @@ from starlette.routing import BaseRoute
 
 from orderflow.services.ingest.handlers import accept_categorised
 from orderflow.services.ingest.http_api import AcceptedAnswer, rejected
+from orderflow.services.ingest.payment_handlers import accept_payments
+from orderflow.services.ingest.payments import PaymentSource
 from orderflow.services.ingest.reports import ReportRejected
 from orderflow.services.ingest.settings import IngestSettings
-from orderflow.services.ingest.webhooks.common import Ignored, Outcome
+from orderflow.services.ingest.webhooks.common import Ignored, Mapped, Outcome
 from orderflow.services.ingest.webhooks.platforms import PLATFORMS, Headers, Platform, is_woo_ping
 from orderflow.services.ingest.webhooks.signatures import BadSignature
 from orderflow.shared.http_body import parse_json
@@ -99,19 +101,26 @@ class WebhookApi:
             log.info("webhook_ignored", tenant=config.tenant, platform=platform.name)
             body_out = {"accepted": [], "duplicates": 0, "ignored": outcome.reason}
             return JSONResponse(body_out, status_code=202)
-        self._buckets.charge(config.tenant)
+        reports = [(outcome.report, outcome.category)] if isinstance(outcome, Mapped) else []
+        payments = outcome.payments
+        self._buckets.charge(config.tenant, len(reports) + len(payments))
         async with connection(self._pool, self._retry_after) as conn, conn.transaction():
-            result = await accept_categorised(conn, [(outcome.report, outcome.category)], CHANNEL)
+            result = await accept_categorised(conn, reports, CHANNEL)
+            paid = await accept_payments(conn, payments, PaymentSource(platform.name), CHANNEL)
         self._committed()
         log.info(
             "webhook_accepted",
             tenant=config.tenant,
             platform=platform.name,
-            order_id=outcome.report.order_id,
-            report_id=result.ids[0],
-            duplicate=result.duplicates > 0,
+            order_id=(reports[0][0] if reports else payments[0]).order_id,
+            report_ids=result.ids + paid.ids,
+            duplicates=result.duplicates + paid.duplicates,
         )
-        return JSONResponse({"accepted": result.ids, "duplicates": result.duplicates}, 202)
+        answer = {
+            "accepted": result.ids + paid.ids,
+            "duplicates": result.duplicates + paid.duplicates,
+        }
+        return JSONResponse(answer, 202)
 
     def _tenant(self, tenant: str) -> TenantConfig:
         if tenant not in self._tenants:

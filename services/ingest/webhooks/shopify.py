@@ -1,14 +1,14 @@
-"""Shopify `orders/*` and `refunds/create` webhooks -> one report each. Pure.
+"""Shopify `orders/*` webhooks -> one report each; refunds and transactions -> payments. Pure.
 
 The external status is Shopify's own word: the order's `financial_status`, or `cancelled`
-for a cancelled order, or `refund` for a refund that moved money. docs/webhooks.md has the
+for a cancelled order. Refunds and order transactions move money: they become payment
+reports (`shopify_payments.py`), not order statuses. docs/webhooks.md has the
 mapping table and the reasons behind it.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
+from orderflow.services.ingest.webhooks import shopify_payments
 from orderflow.services.ingest.webhooks.common import (
     Ignored,
     Json,
@@ -18,7 +18,6 @@ from orderflow.services.ingest.webhooks.common import (
     at,
     build_report,
     customer,
-    decimal,
     decimal_text,
     ident,
     require_ident,
@@ -29,7 +28,6 @@ from orderflow.shared.vocabulary import Category
 
 SOURCE = "shopify"
 CANCELLED = "cancelled"
-REFUND = "refund"
 
 # Topics whose body is the order itself; other orders/* topics (edited, risk, ...) are not.
 ORDER_TOPICS = frozenset(
@@ -45,14 +43,13 @@ CATEGORIES: dict[str, Category] = {
     "authorized": _C.PENDING,  # reserved on the card, not captured: not paid yet
     "partially_paid": _C.PENDING,
     "paid": _C.CONFIRMED,
-    # Any refund reverses: orderflow does not pro-rate, and refunds/create cannot tell a
-    # partial refund from a full one, so both words mean the same.
-    "partially_refunded": _C.REFUNDED,
+    # Part of the money was returned and the rest kept: still paid. The refund itself is a
+    # payment report of refunds/create, with its sum (CONTRACTS §8, pro rata).
+    "partially_refunded": _C.CONFIRMED,
     "refunded": _C.REFUNDED,
     "voided": _C.CANCELLED,
     "expired": _C.EXPIRED,
     CANCELLED: _C.CANCELLED,
-    REFUND: _C.REFUNDED,
 }
 # A cancelled order that was paid and then refunded is first of all refunded: the reversal
 # is what commissions and rewards must see.
@@ -74,7 +71,9 @@ def adapt(
     """
     body = as_object(payload)
     if topic == REFUND_TOPIC or (topic is None and "refund_line_items" in body):
-        return _refund(tenant, body, delivery_id(event_id, webhook_id, topic or REFUND_TOPIC))
+        return shopify_payments.refund(tenant, body)
+    if topic == shopify_payments.TRANSACTION_TOPIC:
+        return shopify_payments.transaction(tenant, body)
     if topic is not None and topic not in ORDER_TOPICS:
         return Ignored(f"Shopify topic {topic!r} carries no order status")
     return _order(tenant, body, topic, delivery_id(event_id, webhook_id, topic or "orders"))
@@ -149,35 +148,3 @@ def _item(line: Json) -> Json:
         "quantity": line.get("quantity"),
         "unit_price": decimal_text(line, "price"),
     }
-
-
-def _refund(tenant: str, body: Json, report_id: str | None) -> Outcome:
-    refunded = _refunded_amount(body)
-    if refunded is None:
-        return Ignored("the refund has no successful refund transaction (nothing was paid back)")
-    refund_id = require_ident(body, "id")
-    fields: Json = {
-        "tenant": tenant,
-        "order_id": require_ident(body, "order_id"),
-        "status": REFUND,
-        "occurred_at": text(body, "processed_at") or require_text(body, "created_at"),
-        "report_id": report_id or f"refund:{refund_id}",
-        "source": SOURCE,
-        # `amount` is the order's amount (§3.1); a refund's own sum is not that.
-        "metadata": {"shopify_refund_id": refund_id, "refunded_amount": format(refunded, "f")},
-    }
-    return Mapped(build_report(fields), Category.REFUNDED)
-
-
-def _refunded_amount(body: Json) -> Decimal | None:
-    transactions = body.get("transactions")
-    if not isinstance(transactions, list):
-        return None
-    total, found = Decimal(0), False
-    for index, tx in enumerate(transactions):
-        if not isinstance(tx, dict) or (tx.get("kind"), tx.get("status")) != ("refund", "success"):
-            continue
-        with at(f"transactions[{index}]"):
-            amount = decimal(tx, "amount")
-        total, found = total + (amount or Decimal(0)), True
-    return total if found else None

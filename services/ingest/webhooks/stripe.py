@@ -9,8 +9,8 @@ their events meet on one order. docs/webhooks.md has the table and the reasons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
+from orderflow.services.ingest.webhooks import stripe_payments
 from orderflow.services.ingest.webhooks.common import (
     Ignored,
     Json,
@@ -28,6 +28,7 @@ from orderflow.services.ingest.webhooks.common import (
     text,
     unix_time,
 )
+from orderflow.services.ingest.webhooks.stripe_money import decimal_text
 from orderflow.shared.vocabulary import Category
 
 SOURCE = "stripe"
@@ -45,7 +46,7 @@ EVENTS: dict[str, tuple[str, Category]] = {
     "payment_intent.canceled": ("payment_intent", _C.CANCELLED),
     "charge.succeeded": ("charge", _C.CONFIRMED),
     "charge.failed": ("charge", _C.DECLINED),
-    # Sent for partial refunds too; orderflow does not pro-rate, any refund reverses.
+    # Sent for partial refunds too: those keep the order confirmed (see adapt).
     "charge.refunded": ("charge", _C.REFUNDED),
     "charge.dispute.created": ("dispute", _C.CHARGEBACK),
     "invoice.paid": ("invoice", _C.CONFIRMED),
@@ -74,12 +75,6 @@ _SHAPES = {
     "dispute": _Shape(None, None, None),
     "invoice": _Shape("total", "customer_email", "customer_name"),
 }
-# Stripe writes amounts in minor units; these are its exceptions to two decimals.
-_ZERO_DECIMAL_CODES = "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF"
-_ZERO_DECIMAL = frozenset(_ZERO_DECIMAL_CODES.split())
-_THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
-# ISK has no minor unit (ISO 4217) but Stripe still writes it with two decimals, always 00.
-_WHOLE_BUT_TWO_DECIMAL = frozenset({"ISK"})
 
 
 def adapt(tenant: str, payload: object) -> Outcome:
@@ -103,7 +98,12 @@ def adapt(tenant: str, payload: object) -> Outcome:
         report_id=require_ident(event, "id"),
         source=SOURCE,
     )
-    return Mapped(build_report(fields), category)
+    if event_type == "charge.refunded" and stripe_payments.partial_refund(obj, event):
+        # Part of the charge is kept: the order stays paid; the payment names the refund.
+        category = _C.CONFIRMED
+    report = build_report(fields)
+    payment = stripe_payments.payment_of(event, obj, report)
+    return Mapped(report, category, (payment,) if payment else ())
 
 
 def _object_fields(obj: Json, kind: str) -> Json:
@@ -140,16 +140,18 @@ def order_id(obj: Json) -> str:
 
 
 def _money(obj: Json, field: str | None) -> tuple[str | None, str | None]:
-    if field is None or (minor := obj.get(field)) is None:
+    if field is None or obj.get(field) is None:
         return None, None
+    currency = require_text(obj, "currency").upper()
+    return minor_amount(obj, field, currency), currency
+
+
+def minor_amount(obj: Json, field: str, currency: str) -> str:
+    """The integer amount in minor units at `field`, as an exact decimal string."""
+    minor = obj.get(field)
     if isinstance(minor, bool) or not isinstance(minor, int):
         raise reject(field, "must be an integer amount in minor units")
-    currency = require_text(obj, "currency").upper()
-    digits = 0 if currency in _ZERO_DECIMAL else 3 if currency in _THREE_DECIMAL else 2
-    amount = Decimal(minor).scaleb(-digits)
-    if currency in _WHOLE_BUT_TWO_DECIMAL and amount == amount.to_integral_value():
-        amount = amount.quantize(Decimal(1))
-    return format(amount, "f"), currency
+    return decimal_text(minor, currency)
 
 
 def _customer(obj: Json, shape: _Shape) -> Json | None:

@@ -1,4 +1,4 @@
-"""WooCommerce order webhooks -> one report each. Pure.
+"""WooCommerce order webhooks -> one report each, with its payment and refunds. Pure.
 
 A WooCommerce order webhook's body is the order exactly as its REST API returns it; the
 external status is the order's `status` (`processing`, `on-hold`, ...). docs/webhooks.md
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from orderflow.services.ingest.webhooks import woocommerce_payments
 from orderflow.services.ingest.webhooks.common import (
     Ignored,
     Json,
@@ -82,7 +83,9 @@ def adapt(
         "payment": _payment(body),
         "metadata": {"woocommerce_order_number": text(body, "number") or order_id},
     }
-    return Mapped(build_report(fields), STATUSES.get(status))
+    paid_at = gmt_time(body, "date_paid_gmt") if text(body, "date_paid_gmt") else None
+    payments = woocommerce_payments.payments_of(body, fields, paid_at)
+    return Mapped(build_report(fields), STATUSES.get(status), payments)
 
 
 def gmt_time(body: Json, field: str) -> str:
