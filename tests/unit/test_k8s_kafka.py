@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from deploy import generate
+from deploy.kafka_model import CLUSTER
 from orderflow.shared.asyncapi import declared_services
 from orderflow.shared.cli import SERVICES
 from orderflow.shared.topics import DEFAULT_PARTITIONS, all_topics, dead_letter_topic
@@ -115,3 +116,32 @@ def test_a_consumer_scales_on_its_groups_lag_within_the_partitions(
         refs = {r["parameter"]: r for r in auth["secretTargetRef"]}
         assert refs["password"]["name"] == f"orderflow-{service}"
         assert trigger["metadata"]["offsetResetPolicy"] == "earliest"  # as the consumers start
+
+
+def test_the_dev_kafka_cluster_is_the_one_the_services_and_policies_expect() -> None:
+    docs = rendered("dev")
+    [kafka] = of_kind(docs, "Kafka")
+    assert kafka["metadata"]["name"] == CLUSTER
+    runtime = one(docs, "ConfigMap", "orderflow-runtime")["data"]
+    host, _, port = runtime["KAFKA_BOOTSTRAP_SERVERS"].partition(":")
+    assert host == f"{CLUSTER}-kafka-bootstrap"
+    [listener] = [x for x in kafka["spec"]["kafka"]["listeners"] if x["port"] == int(port)]
+    assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple", "ACLs not enforced"
+    assert {"topicOperator", "userOperator"} <= set(kafka["spec"]["entityOperator"])
+    brokers = [p for p in of_kind(docs, "KafkaNodePool") if "broker" in p["spec"]["roles"]]
+    assert brokers and all(
+        p["metadata"]["labels"]["strimzi.io/cluster"] == CLUSTER for p in brokers
+    )
+    # Strimzi labels broker pods strimzi.io/cluster and strimzi.io/broker-role: "true".
+    [rule] = one(docs, "NetworkPolicy", "orderflow-egress-kafka")["spec"]["egress"]
+    assert rule["to"] == [
+        {
+            "podSelector": {
+                "matchLabels": {"strimzi.io/cluster": CLUSTER, "strimzi.io/broker-role": "true"}
+            }
+        }
+    ]
+    assert [p["port"] for p in rule["ports"]] == [int(port)]
+    replicas = sum(p["spec"]["replicas"] for p in brokers)
+    assert all(t["spec"]["replicas"] <= replicas for t in of_kind(docs, "KafkaTopic"))
