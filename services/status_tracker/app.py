@@ -69,7 +69,10 @@ def build(runtime: Runtime) -> Components:
     return Components(
         handlers={
             topics.ORDER_REPORTS: partial(
-                handlers.on_order_reported, rules=rules, payment_rules=payment_rules
+                handlers.on_order_reported,
+                rules=rules,
+                payment_rules=payment_rules,
+                recurring=policies,
             ),
             topics.ORDERS_ATTRIBUTION: credit_handlers.on_attribution,
             topics.PAYMENT_REPORTS: partial(

@@ -14,8 +14,15 @@ from datetime import datetime
 import asyncpg
 from aiokafka import ConsumerRecord
 
-from orderflow.services.status_tracker import messages, payments_handlers, read_model_store, store
+from orderflow.services.status_tracker import (
+    messages,
+    payments_handlers,
+    read_model_store,
+    recurring_hooks,
+    store,
+)
 from orderflow.services.status_tracker.domain import NO_EXPIRY, ExpiryRule, Report, decide, expire
+from orderflow.services.status_tracker.recurring_state import Policy
 from orderflow.shared import consumer, inbox, outbox
 from orderflow.shared.envelope import Envelope
 
@@ -28,6 +35,7 @@ async def on_order_reported(
     *,
     rules: dict[str, ExpiryRule],
     payment_rules: Mapping[str, payments_handlers.PaymentRules] | None = None,
+    recurring: Mapping[str, Policy] | None = None,
 ) -> None:
     """Every `order.reported` of one partition batch, in offset order."""
     events = consumer.envelopes(records)
@@ -45,6 +53,8 @@ async def on_order_reported(
     outgoing += await payments_handlers.after_reports(conn, orders, reported, payment_rules or {})
     await read_model_store.save_orders(conn, list(orders.values()))
     await outbox.enqueue_many(conn, outgoing)
+    # A report carrying `recurring` registers its recurring order; a confirmed initial order starts it.
+    await recurring_hooks.on_reports(conn, fresh, [e for _, e, _ in outgoing], recurring or {})
 
 
 def _decide_all(

@@ -66,17 +66,16 @@ async def on_reports(
 ) -> None:
     """Register what the reports announce; start those whose initial order was confirmed."""
     found = [(r, e.occurred_at) for e in reported if (r := registration(e)) is not None]
-    await store.register_many(conn, found)
     confirmed = [e for e in decided if e.type == CONFIRMED and e.order_id is not None]
-    if not confirmed:
-        return
-    keys = await store.keys_of_orders(conn, [(e.tenant, str(e.order_id)) for e in confirmed])
+    initial = [(e.tenant, str(e.order_id)) for e in confirmed]
+    keys = await store.register_and_find(conn, found, initial)
     started = [
         Happened(keys[key], InitialPaid(e.occurred_at), e.event_id, e.occurred_at)
         for e in confirmed
         if (key := (e.tenant, str(e.order_id))) in keys
     ]
-    await settle(conn, started, policies)
+    if started:
+        await settle(conn, started, policies)
 
 
 def charge_sequence(order_id: str, recurring_order_id: str) -> int | None:

@@ -26,26 +26,43 @@ _STATE = (
 )
 
 
-async def register_many(
-    conn: asyncpg.Connection, orders: Sequence[tuple[RecurringOrder, datetime]]
-) -> None:
-    """Record recurring orders announced by their initial orders' reports (first one wins)."""
-    if not orders:
-        return
+async def register_and_find(
+    conn: asyncpg.Connection,
+    orders: Sequence[tuple[RecurringOrder, datetime]],
+    initial: Iterable[Key],
+) -> dict[Key, Key]:
+    """Record the recurring orders the initial orders' reports announce (the first report
+    wins), and find the recurring orders of the `initial` orders (tenant, order_id), those
+    just recorded included: one statement, whatever the batch holds."""
     rows = [
         (o.tenant, o.recurring_order_id, o.terms.initial_order_id, o.terms.interval.text,
          o.terms.payments_total, o.terms.amount, o.terms.currency, o.terms.customer_id,
          o.terms.offer_id, o.correlation_id, created_at)
         for o, created_at in orders
     ]  # fmt: skip
-    await conn.execute(
-        "INSERT INTO recurring_orders (tenant, recurring_order_id, initial_order_id, interval,"
-        " payments_total, amount, currency, customer_id, offer_id, correlation_id, created_at)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[],"
-        " $6::numeric[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])"
-        " ON CONFLICT (tenant, recurring_order_id) DO NOTHING",
+    wanted = sorted(set(initial))
+    found = await conn.fetch(
+        "WITH new AS (INSERT INTO recurring_orders (tenant, recurring_order_id,"
+        " initial_order_id, interval, payments_total, amount, currency, customer_id, offer_id,"
+        " correlation_id, created_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::text[], $5::int[], $6::numeric[], $7::text[], $8::text[], $9::text[], $10::text[],"
+        " $11::timestamptz[]) ON CONFLICT (tenant, recurring_order_id) DO NOTHING"
+        " RETURNING tenant, initial_order_id, recurring_order_id),"
+        " wanted AS (SELECT * FROM unnest($12::text[], $13::text[]) AS w(tenant, order_id))"
+        " SELECT r.tenant, r.initial_order_id, r.recurring_order_id FROM recurring_orders r"
+        " JOIN wanted w ON (r.tenant, r.initial_order_id) = (w.tenant, w.order_id)"
+        " UNION SELECT n.tenant, n.initial_order_id, n.recurring_order_id FROM new n"
+        " JOIN wanted w ON (n.tenant, n.initial_order_id) = (w.tenant, w.order_id)",
         *_columns(rows, 11),
+        [k[0] for k in wanted],
+        [k[1] for k in wanted],
     )
+    return {(r[0], r[1]): (r[0], r[2]) for r in found}
+
+
+async def keys_of_orders(conn: asyncpg.Connection, orders: Iterable[Key]) -> dict[Key, Key]:
+    """(tenant, order_id) of initial orders -> their recurring order's key."""
+    return await register_and_find(conn, [], orders)
 
 
 async def lock_many(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, RecurringOrder]:
@@ -60,18 +77,6 @@ async def lock_many(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, 
         [k[1] for k in wanted],
     )
     return {(r["tenant"], r["recurring_order_id"]): order_of(r) for r in rows}
-
-
-async def keys_of_orders(conn: asyncpg.Connection, orders: Iterable[Key]) -> dict[Key, Key]:
-    """(tenant, order_id) of initial orders -> their recurring order's key."""
-    wanted = sorted(set(orders))
-    rows = await conn.fetch(
-        "SELECT tenant, initial_order_id, recurring_order_id FROM recurring_orders"
-        " WHERE (tenant, initial_order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-        [k[0] for k in wanted],
-        [k[1] for k in wanted],
-    )
-    return {(r[0], r[1]): (r[0], r[2]) for r in rows}
 
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:

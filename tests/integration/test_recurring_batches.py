@@ -11,19 +11,20 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
 import pytest
 
-from orderflow.services.status_tracker import recurring_hooks, recurring_store
+from orderflow.services.status_tracker import handlers, recurring_hooks, recurring_store
 from orderflow.services.status_tracker.recurring_handlers import Happened, settle
 from orderflow.services.status_tracker.recurring_state import Action, Managed, Policy
 from orderflow.services.status_tracker.recurring_timers import RecurringTimers
 from orderflow.shared.envelope import Envelope, new_event
 from orderflow.shared.provision import role_name, schema_name
 from orderflow.shared.settings import DatabaseSettings
-from tests.batch_support import connect_service
+from tests.batch_support import connect_service, records
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 1, 31, 9, tzinfo=UTC)
@@ -224,3 +225,35 @@ async def test_a_poll_with_nothing_due_is_one_statement(
     finally:
         await pool.close()
     assert await recurring_store.next_due(conn) == T0 + 10 * SECOND
+
+
+def report_record(order_id: str, status: str, category: str, at: datetime, **data: Any) -> Any:
+    event = new_event(
+        type="order.reported", tenant="shop", order_id=order_id, occurred_at=at,
+        causation_id=f"{order_id}:{status}", correlation_id=f"{order_id}:{status}",
+        data={"report_id": f"{order_id}:{status}", "status": status, "category": category,
+              "source": "api", "received_at": at.isoformat(), "amount": "12.00",
+              "currency": "EUR", **data},
+    )  # fmt: skip
+    return records("ingest.reports.v1", [(f"shop:{order_id}".encode(), event.to_bytes())])
+
+
+async def test_the_report_handler_registers_and_its_confirmation_starts_the_order(
+    conn: asyncpg.Connection,
+) -> None:
+    plan = {"recurring_order_id": "sub-r", "interval": "1M", "payments_total": 12}
+    handle = partial(handlers.on_order_reported, rules={}, recurring=POLICIES)
+    async with conn.transaction():
+        await handle(conn, report_record("init-r", "Pending", "pending", T0, recurring=plan))
+    assert (await state(conn, "sub-r"))["status"] is None, "not before the first payment"
+    async with conn.transaction():
+        await handle(conn, report_record("init-r", "OK", "confirmed", T0 + SECOND))
+    row = await state(conn, "sub-r")
+    assert (row["status"], row["anchor_at"], row["amount"]) == ("active", T0 + SECOND, 12)
+    assert row["next_payment_at"] == datetime(2026, 2, 28, 9, 0, 1, tzinfo=UTC)
+    [initial] = await conn.fetch("SELECT * FROM recurring_charges")
+    assert (initial["order_id"], initial["sequence"], initial["status"]) == (
+        "init-r",
+        1,
+        "succeeded",
+    )
