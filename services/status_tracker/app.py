@@ -76,7 +76,7 @@ def build(runtime: Runtime) -> Components:
             ),
             topics.ORDERS_ATTRIBUTION: credit_handlers.on_attribution,
             topics.PAYMENT_REPORTS: partial(
-                payments_handlers.on_payment_reported, rules=payment_rules
+                payments_handlers.on_payment_reported, rules=payment_rules, recurring=policies
             ),
         },
         routes=recurring_api.routes(),

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka import ConsumerRecord
 
-from orderflow.services.status_tracker import messages, payments_store, read_model_store, store
+from orderflow.services.status_tracker import (
+    messages,
+    payments_store,
+    read_model_store,
+    recurring_hooks,
+    store,
+)
 from orderflow.services.status_tracker.domain import NO_EXPIRY, ExpiryRule, Report, decide
 from orderflow.services.status_tracker.history import REVERSAL_CATEGORIES
 from orderflow.services.status_tracker.payments import PaymentReport
@@ -28,6 +34,7 @@ from orderflow.services.status_tracker.payments_messages import (
     terms_of,
 )
 from orderflow.services.status_tracker.payments_plan import confirms_on_payment_status
+from orderflow.services.status_tracker.recurring_state import Policy
 from orderflow.shared import consumer, inbox, outbox
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.tenants import TenantRegistry
@@ -66,6 +73,7 @@ async def on_payment_reported(
     records: Sequence[ConsumerRecord[bytes, bytes]],
     *,
     rules: Mapping[str, PaymentRules],
+    recurring: Mapping[str, Policy] | None = None,
 ) -> None:
     """Every `payment.reported` of one partition batch, in offset order."""
     events = consumer.envelopes(records)
@@ -86,6 +94,9 @@ async def on_payment_reported(
     new = [(k, r) for k in keys for r in books[k].reports[len(known[k]) :]]
     await payments_store.save_reports(conn, new)
     await payments_store.save_ledgers(conn, ledgers)
+    # Recurring charges' outcomes (CONTRACTS §10); a paid charge confirms its child order.
+    statuses = {tenant: rule.confirmed_status for tenant, rule in rules.items()}
+    outgoing += await recurring_hooks.on_payments(conn, fresh, recurring or {}, orders, statuses)
     await read_model_store.save_orders(conn, list(orders.values()))
     await outbox.enqueue_many(conn, outgoing)
 

@@ -8,68 +8,28 @@ for a transition the table refuses, `404` for an order unknown or not started. T
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from orderflow.services.status_tracker import recurring_queries as queries
+from orderflow.services.status_tracker import recurring_requests as wire
 from orderflow.services.status_tracker.recurring_handlers import Happened, settle
 from orderflow.services.status_tracker.recurring_state import Action, Managed, Policy
-from orderflow.services.status_tracker.recurring_table import Status
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.http_auth import READ, Caller, Keys
 from orderflow.shared.http_body import only_query, read_json
-from orderflow.shared.http_errors import ApiError, error
+from orderflow.shared.http_errors import error
 from orderflow.shared.http_openapi import answers, json_body
 from orderflow.shared.tenants import TenantRegistry
 
 MANAGE = "recurring:manage"
 BASE = "/v1/recurring-orders/{tenant}"
-MAX_BY = 128
-BY_BODY = {
-    "type": "object",
-    "properties": {"by": {"type": "string", "minLength": 1, "maxLength": MAX_BY}},
-    "additionalProperties": False,
-}
-
-
-class OrderOfPlan(BaseModel):
-    order_id: str
-    sequence: int
-    created_at: str
-    status: str
-    attempts: int
-    amount: str | None
-    currency: str | None
-    payment_system: str | None
-
-
-class RecurringOrderView(BaseModel):
-    recurring_order_id: str
-    status: str
-    customer_id: str | None
-    offer_id: str | None
-    amount: str | None
-    currency: str | None
-    interval: str
-    payments_total: int | None
-    payments_made: int
-    payments_remaining: int | None
-    next_payment_at: str | None
-    orders: list[OrderOfPlan]
-
-
-class RecurringOrderPage(BaseModel):
-    recurring_orders: list[RecurringOrderView]
-    next_cursor: str | None
 
 
 class RecurringApi:
@@ -87,7 +47,7 @@ class RecurringApi:
 
     def routes(self) -> list[BaseRoute]:
         router = APIRouter(tags=["recurring orders"])
-        view = (200, RecurringOrderView)
+        view = (200, wire.RecurringOrderView)
         for action in Action:
             router.add_api_route(
                 f"{BASE}/{{recurring_order_id:path}}/{action.value}",
@@ -96,7 +56,7 @@ class RecurringApi:
                 dependencies=[Depends(only_query())],
                 summary=f"{action.value.capitalize()} a recurring order (scope {MANAGE})",
                 responses=answers(view, 409, description="The new state (committed)"),
-                openapi_extra=json_body([], BY_BODY, required=False),
+                openapi_extra=json_body([], wire.BY_BODY, required=False),
             )
         router.add_api_route(
             BASE,
@@ -106,7 +66,7 @@ class RecurringApi:
                 Depends(only_query("status", "customer_id", "offer_id", "limit", "cursor"))
             ],
             summary="A tenant's recurring orders, by id, cursor-paged (scope orders:read)",
-            responses=answers((200, RecurringOrderPage)),
+            responses=answers((200, wire.RecurringOrderPage)),
         )
         router.add_api_route(
             f"{BASE}/{{recurring_order_id:path}}",
@@ -128,7 +88,7 @@ class RecurringApi:
             caller: Caller = Depends(manages),
         ) -> Response:
             raw = await request.body()
-            by = _by(await read_json(request, storable=True) if raw.strip() else None)
+            by = wire.by_of(await read_json(request, storable=True) if raw.strip() else None)
             return JSONResponse(await self._apply(tenant, recurring_order_id, action, by))
 
         return endpoint
@@ -139,9 +99,10 @@ class RecurringApi:
         happened = Happened((tenant, rid), Managed(action, now, by), cause, now, by)
         async with self._pool.acquire() as conn:
             async with conn.transaction():
-                decision = (await settle(conn, [happened], self._policies)).get((tenant, rid))
+                decided = await settle(conn, [happened], self._policies)
+                decision = decided[-1][1] if decided else None
                 if decision is None or decision.order.status is None:
-                    raise _unknown(tenant, rid)
+                    raise wire.unknown(tenant, rid)
                 if decision.refused is not None:
                     raise error(409, decision.refused)
             orders = await queries.charges(conn, [(tenant, rid)])
@@ -163,8 +124,8 @@ class RecurringApi:
             cursor: str | None = Query(None, description="The previous page's next_cursor"),
             caller: Caller = Depends(reads),
         ) -> Response:
-            filters = queries.Filters(_statuses(status), customer_id, offer_id)
-            size, after = _limit(limit), _after(cursor)
+            filters = queries.Filters(wire.statuses(status), customer_id, offer_id)
+            size, after = wire.limit_of(limit), wire.after_of(cursor)
             async with self._pool.acquire() as conn:
                 found, more = await queries.page(conn, tenant, filters, after, size)
                 orders = await queries.charges(
@@ -176,7 +137,7 @@ class RecurringApi:
                     "recurring_orders": [
                         queries.view(o, orders[(o.tenant, o.recurring_order_id)]) for o in found
                     ],
-                    "next_cursor": None if last is None else _encode(last),
+                    "next_cursor": None if last is None else wire.encode(last),
                 }
             )
 
@@ -191,58 +152,8 @@ class RecurringApi:
             async with self._pool.acquire() as conn:
                 order = await queries.one(conn, tenant, recurring_order_id)
                 if order is None:
-                    raise _unknown(tenant, recurring_order_id)
+                    raise wire.unknown(tenant, recurring_order_id)
                 orders = await queries.charges(conn, [(tenant, recurring_order_id)])
             return JSONResponse(queries.view(order, orders[(tenant, recurring_order_id)]))
 
         return endpoint
-
-
-def _unknown(tenant: str, rid: str) -> ApiError:
-    return error(404, f"no recurring order {rid!r} of tenant {tenant!r} is known here")
-
-
-def _by(body: object) -> str | None:
-    """The optional `{"by": "…"}`; no body is no `by`."""
-    if body is None:
-        return None
-    if not isinstance(body, dict):
-        raise error(422, 'must be a JSON object, e.g. {"by": "manager-7"}')
-    problems = [(key, "unknown field") for key in body if key != "by"]
-    by = body.get("by")
-    if by is not None and (not isinstance(by, str) or not 1 <= len(by) <= MAX_BY):
-        problems.append(("by", f"must be a string of 1 to {MAX_BY} characters"))
-    if problems:
-        raise ApiError(422, problems)
-    return by
-
-
-def _statuses(values: list[str]) -> list[str]:
-    known = {s.value for s in Status}
-    if bad := [v for v in values if v not in known]:
-        raise error(422, f"{bad[0]!r} is not one of {sorted(known)}", "query.status")
-    return values
-
-
-def _limit(text: str | None) -> int:
-    if text is None:
-        return 50
-    if not text.isdigit() or not 1 <= int(text) <= 200:
-        raise error(422, "must be an integer from 1 to 200", "query.limit")
-    return int(text)
-
-
-def _encode(recurring_order_id: str) -> str:
-    return base64.urlsafe_b64encode(recurring_order_id.encode()).decode().rstrip("=")
-
-
-def _after(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        after = "\x00"
-    if "\x00" in after:
-        raise error(422, "not a cursor this list gave", "query.cursor")
-    return after

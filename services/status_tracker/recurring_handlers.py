@@ -38,25 +38,24 @@ class Happened:
 
 async def settle(
     conn: asyncpg.Connection, happened: Sequence[Happened], policies: Mapping[str, Policy]
-) -> dict[Key, Decision]:
-    """Apply every fact in order; the last decision per recurring order that exists."""
+) -> list[tuple[Happened, Decision]]:
+    """Apply every fact in order to the recurring orders that exist; each with its decision."""
     orders = await store.lock_many(conn, [h.key for h in happened])
-    decisions: list[Decision] = []
-    last: dict[Key, Decision] = {}
+    decided: list[tuple[Happened, Decision]] = []
     out: list[Outgoing] = []
     for h in happened:
         if h.key not in orders:
             continue
         decision = decide(orders[h.key], h.fact, policies.get(h.key[0], DEFAULT_POLICY))
-        orders[h.key], last[h.key] = decision.order, decision
-        decisions.append(decision)
+        orders[h.key] = decision.order
+        decided.append((h, decision))
         out += outgoing(decision, h.cause, h.at, h.by)
         if decision.refused is not None:
             log.info("recurring_fact_refused", tenant=h.key[0], recurring_order_id=h.key[1],
                      fact=type(h.fact).__name__, reason=decision.refused)  # fmt: skip
-    await store.save_many(conn, decisions)
+    await store.save_many(conn, [d for _, d in decided])
     await outbox.enqueue_many(conn, out)
-    return last
+    return decided
 
 
 async def fire_due(

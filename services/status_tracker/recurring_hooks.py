@@ -18,7 +18,11 @@ from typing import Any
 
 import asyncpg
 
+from orderflow.services.status_tracker import messages
 from orderflow.services.status_tracker import recurring_store as store
+from orderflow.services.status_tracker import store as store_orders
+from orderflow.services.status_tracker.domain import NO_EXPIRY, decide
+from orderflow.services.status_tracker.recurring_children import child_key, paid_child
 from orderflow.services.status_tracker.recurring_handlers import Happened, settle
 from orderflow.services.status_tracker.recurring_schedule import Interval
 from orderflow.services.status_tracker.recurring_state import (
@@ -30,11 +34,13 @@ from orderflow.services.status_tracker.recurring_state import (
     RecurringOrder,
     Terms,
 )
+from orderflow.services.status_tracker.recurring_store import Key
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.logging import get_logger
 
 log = get_logger(__name__)
 CONFIRMED = "order.confirmed"
+DEFAULT_CONFIRMED = "OK"  # the loyalty profile's confirmed status
 
 
 def registration(event: Envelope) -> RecurringOrder | None:
@@ -97,24 +103,42 @@ def _outcome(data: Mapping[str, Any], sequence: int, at: datetime) -> Fact | Non
 
 
 async def on_payments(
-    conn: asyncpg.Connection, payments: Sequence[Envelope], policies: Mapping[str, Policy]
-) -> None:
-    """Charges' outcomes, and initial orders' first succeeded payments, in offset order."""
+    conn: asyncpg.Connection,
+    payments: Sequence[Envelope],
+    policies: Mapping[str, Policy],
+    orders: dict[store_orders.OrderKey, store_orders.Order] | None = None,
+    confirmed_status: Mapping[str, str] | None = None,
+) -> list[messages.Outgoing]:
+    """Charges' outcomes, and initial orders' first succeeded payments, in offset order.
+
+    With the payment handler's locked, loaded `orders`, a charge that succeeded confirms its
+    child order there (the caller saves it); the lifecycle events of that are returned."""
     initial = await store.keys_of_orders(
         conn, [(e.tenant, e.order_id) for e in payments if e.order_id is not None]
     )
-    happened: list[Happened] = []
-    for e in payments:
-        at, rid = e.occurred_at, e.data.get("recurring_order_id")
-        sequence = charge_sequence(e.order_id or "", rid) if isinstance(rid, str) else None
-        if sequence is not None and isinstance(rid, str):
-            fact = _outcome(e.data, sequence, at)
-            if fact is not None:
-                happened.append(Happened((e.tenant, rid), fact, e.event_id, at))
-        elif (key := initial.get((e.tenant, e.order_id or ""))) and e.data.get("status") == (
-            "succeeded"
-        ):
-            paid = InitialPaid(at, e.data.get("payment_system"))
-            happened.append(Happened(key, paid, e.event_id, at))
-    if happened:
-        await settle(conn, happened, policies)
+    happened = [h for e in payments if (h := _happened(e, initial)) is not None]
+    if not happened:
+        return []
+    out: list[messages.Outgoing] = []
+    for h, decision in await settle(conn, happened, policies):
+        status = (confirmed_status or {}).get(h.key[0], DEFAULT_CONFIRMED)
+        report = paid_child(decision, status, h.at)
+        if report is None or orders is None or (key := child_key(decision)) not in orders:
+            continue
+        child = orders[key]
+        made = decide(child.state, child.history, report, NO_EXPIRY)
+        orders[key] = child.after(made, decision.order.correlation_id)
+        out += messages.outgoing(made, *key, h.cause, decision.order.correlation_id)
+    return out
+
+
+def _happened(e: Envelope, initial: Mapping[Key, Key]) -> Happened | None:
+    at, rid = e.occurred_at, e.data.get("recurring_order_id")
+    sequence = charge_sequence(e.order_id or "", rid) if isinstance(rid, str) else None
+    if sequence is not None and isinstance(rid, str):
+        fact = _outcome(e.data, sequence, at)
+        return None if fact is None else Happened((e.tenant, rid), fact, e.event_id, at)
+    key = initial.get((e.tenant, e.order_id or ""))
+    if key is None or e.data.get("status") != "succeeded":
+        return None
+    return Happened(key, InitialPaid(at, e.data.get("payment_system")), e.event_id, at)

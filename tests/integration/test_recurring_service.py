@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from orderflow.services.status_tracker import recurring_hooks
-from orderflow.services.status_tracker.app import recurring_policies
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope, new_event
 from tests.harness import TopicReader, of_type, producer, running
+from tests.payments_support import T0, payment
 
 pytestmark = pytest.mark.integration
 
@@ -79,8 +78,10 @@ async def test_a_recurring_order_runs_pauses_resumes_and_completes(
         assert (await http.post("/sub-1/pause")).json()["status"] == "paused", "idempotent"
         # The outcome of the charge in flight still counts; the next one (due 3 s after it)
         # falls due while paused and is held.
-        outcome = {"status": "succeeded", "payment_system": "stripe", "recurring_order_id": "sub-1"}
-        await _report_payment(tracker, "sub-1-2", outcome, now + timedelta(seconds=3))
+        hours = (now + timedelta(seconds=3) - T0).total_seconds() / 3600
+        outcome = payment("shop", "sub-1-2", "inv-2", "succeeded", hours, "9.90",
+                          recurring_order_id="sub-1")  # fmt: skip
+        await send(topics.PAYMENT_REPORTS, "shop:sub-1-2", outcome.to_bytes())
         await asyncio.sleep(4)
         assert len(of_type(await reader.settle(0.5), "recurring.charge_due")) == 1, "held"
         query = {"status": "paused", "customer_id": "c-1"}
@@ -112,13 +113,3 @@ async def test_a_recurring_order_runs_pauses_resumes_and_completes(
         ("paused", "active"), ("active", "processing"), ("processing", "completed"),
     ]  # fmt: skip
     assert of_type(events, "recurring_order.status_changed")[2].data["by"] == "ann"
-
-
-async def _report_payment(tracker: Any, order_id: str, data: dict[str, Any], at: datetime) -> None:
-    """The charge's outcome as the payments handler passes it on (in one transaction)."""
-    event = new_event(type="payment.reported", tenant="shop", order_id=order_id, occurred_at=at,
-                      causation_id=f"pay:{order_id}", correlation_id="pay", data=data)  # fmt: skip
-    runtime = tracker.runtime
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        await recurring_hooks.on_payments(conn, [event], recurring_policies(runtime.tenants))
-    runtime.relay.wake()
