@@ -17,6 +17,8 @@ On throwaway embedded stacks (temporary directories, free ports, durable Postgre
 Prints everything with the machine and the previous run's numbers, writes
 bench/results/latest.json and appends one line to bench/results/history.jsonl.
 `--quick` runs small sizes (a minute or two) while developing.
+`--import` runs only the import benchmark (bench/import_file.py): `orderflow import orders`
+of `--import-rows` CSV rows through to ingest.reports.v1 (goal >= 10,000 rows/s).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bench import history
 from bench.chain import TENANT_PROGRAMME, full_chain
 from bench.chain_report import chain_text, goals_text, open_loop_text, replicas_text, rss_text
 from bench.document import NOTES, document
+from bench.import_file import import_bench, import_text
 from bench.pipeline import two_hops
 from bench.report import machine, machine_text, single_text, table, write_json
 from demo.system import SystemFailed
@@ -53,6 +56,18 @@ async def bench(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, Any
         pipeline = await two_hops(work, env, api_key, args, say)
         chain = await full_chain(work / "chain", env, api_key, args, say)
     return document(info, pipeline, chain, args)
+
+
+async def _import_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    with tempfile.TemporaryDirectory(prefix="orderflow-bench-", ignore_cleanup_errors=True) as tmp:
+        work = Path(tmp)
+        env = {
+            "BENCH_API_KEY": f"bench-{secrets.token_hex(16)}",
+            "ORDERFLOW_TENANTS_DIR": str(_tenant(work / "tenants")),
+        }
+        result = await import_bench(work, env, args.import_rows, args.timeout, say)
+    say(import_text(result, info))
+    return 0
 
 
 def _tenant(directory: Path) -> Path:
@@ -91,6 +106,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "at most 2 x --reports + 450 (what ingest wrote in the two-hop runs)",
     )
     add("--timeout", type=float, default=300.0, help="seconds allowed per run")
+    add("--import", dest="import_only", action="store_true", help="only the import benchmark")
+    add("--import-rows", type=int, default=100_000, help="rows of the imported CSV")
     add("--output", type=Path, default=RESULTS, help="where the JSON goes")
     add("--history", type=Path, default=history.HISTORY, help="the history one line goes to")
     args = parser.parse_args(argv)
@@ -103,6 +120,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     info = machine()  # before the stack starts: the load average is the machine's, not ours
+    if args.import_only:
+        return asyncio.run(_import_only(args, info))
     try:
         doc = asyncio.run(bench(args, info))
     except (SystemFailed, TimeoutError, RuntimeError) as exc:

@@ -16,7 +16,8 @@ import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
-from orderflow.shared import cli_dlq, cli_tenants, outbox_cli
+from orderflow.shared import cli_dlq, cli_import, cli_tenants, outbox_cli
+from orderflow.shared.cli_env import quiet_logs
 from orderflow.shared.cli_preflight import PreflightError, check_tenants, demo_defaults, taken_ports
 from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.keep_alive import KeepAlive, status_lines
@@ -242,11 +243,17 @@ def main(argv: list[str] | None = None) -> None:
         )
     outbox = outbox_cli.add_commands(commands)
     outbox.set_defaults(run=lambda args: outbox_cli.run(args, list(SERVICES)))
-    for module in (cli_tenants, cli_dlq):
+    for module in (cli_tenants, cli_import, cli_dlq):
         module.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command not in ("stack", "run"):
+        quiet_logs()
     try:
         code = asyncio.run(args.run(args))
     except (RuntimeError, OSError) as exc:  # e.g. a port in use: a message, not a traceback
         raise SystemExit(f"orderflow {args.command}: {exc}") from exc
     raise SystemExit(code)
+
+
+if __name__ == "__main__":  # python -m orderflow.shared.cli
+    main()

@@ -8,20 +8,35 @@ is in `<data dir>/pgpass`. The same for Kafka: KAFKA_* settings, else ORDERFLOW_
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import structlog
 
+from orderflow.shared.cli_preflight import demo_defaults
 from orderflow.shared.localstack import LocalStack
 from orderflow.shared.provision import schema_name
 from orderflow.shared.service_registry import SERVICES
 from orderflow.shared.settings import KafkaSettings
+from orderflow.shared.tenants import TenantConfigError, TenantRegistry, load_tenants
 
 
 class NotFound(RuntimeError):
     """The system is not where the commands look; the message says which variable to set."""
+
+
+def quiet_logs() -> None:
+    """The commands print their results; the code they share with the services logs only
+    warnings and errors (JSON, on stderr) there."""
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
 
 
 def database_url() -> str:
@@ -70,3 +85,14 @@ async def connect(service: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+def tenant_registry() -> TenantRegistry:
+    """The tenants as the services of `orderflow run` load them (unset DEMO_* filled alike)."""
+    directory = tenants_dir()
+    if directory.is_dir():
+        demo_defaults(directory, os.environ)
+    try:
+        return load_tenants(directory)
+    except TenantConfigError as exc:
+        raise NotFound(f"{exc}\n(`orderflow tenants check` says the same)") from exc

@@ -9,14 +9,17 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from tests.harness import tenant_env
+
 
 def cli_env(
     stack_env: Mapping[str, str], tenants_dir: Path | None = None, **extra: str
 ) -> dict[str, str]:
     """The process environment with the test stack's DATABASE_URL and KAFKA_* (as `make run`
-    gives its commands), and no leftover ORDERFLOW_/DEMO_ variables of the caller."""
+    gives its commands), the test tenants' secrets, and no ORDERFLOW_/DEMO_ variables of the
+    caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERFLOW_", "DEMO_"))}
-    env |= dict(stack_env)
+    env |= dict(stack_env) | tenant_env()
     if tenants_dir is not None:
         env["ORDERFLOW_TENANTS_DIR"] = str(tenants_dir)
     return env | extra
