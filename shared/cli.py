@@ -16,7 +16,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
-from orderflow.shared import cli_dlq, cli_import, cli_tenants, outbox_cli
+from orderflow.shared import cli_dlq, cli_import, cli_replay, cli_tenants, outbox_cli
 from orderflow.shared.cli_env import quiet_logs
 from orderflow.shared.cli_preflight import PreflightError, check_tenants, demo_defaults, taken_ports
 from orderflow.shared.kafka_admin import ensure_topics
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     outbox = outbox_cli.add_commands(commands)
     outbox.set_defaults(run=lambda args: outbox_cli.run(args, list(SERVICES)))
-    for module in (cli_tenants, cli_import, cli_dlq):
+    for module in (cli_tenants, cli_import, cli_dlq, cli_replay):
         module.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command not in ("stack", "run"):

@@ -20,7 +20,7 @@ from orderflow.shared import dead_letter_store as store
 from orderflow.shared.cli_env import connect
 
 
-def _instant(text: str) -> datetime:
+def instant(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError("give a time zone offset, e.g. 2026-12-01T10:00:00+00:00")
@@ -46,7 +46,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         if action == "show":
             sub.add_argument("id", help="the dead letter's id (from `list`)")
         else:
-            sub.add_argument("--since", type=_instant, help="dead at or after (ISO, with offset)")
+            sub.add_argument("--since", type=instant, help="dead at or after (ISO, with offset)")
             sub.add_argument("--error-type", help="only this error_type (e.g. unknown_tenant)")
         if action == "replay":
             sub.add_argument("ids", nargs="*", metavar="ID", help="only these dead letters")

@@ -76,6 +76,23 @@ async def enqueue_many(
     )
 
 
+async def enqueue_again(
+    conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope, bytes | None]]
+) -> None:
+    """Publish these events again, under their own event ids (a replay): a row still in the
+    outbox is queued again where it is, a pruned one is written anew. Consumers' inboxes
+    absorb what they already had."""
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (topic, event_id) DO UPDATE SET sent_at = NULL, parked_at = NULL,"
+        " error = NULL",
+        [
+            (e.event_id, topic, key or record_key(e.tenant, e.order_id or ""), e.to_bytes())
+            for topic, e, key in items
+        ],
+    )
+
+
 def _trace(event: Envelope) -> str | None:
     carrier = tracing.carrier_for(event.causation_id)
     return json.dumps(carrier) if carrier else None

@@ -1,0 +1,68 @@
+"""Re-emitting ingest's stored reports (`orderflow replay reports`, CONTRACTS §12).
+
+Each stored report is rebuilt from its raw JSON, its category and its receipt time as they
+were stored, so its `order.reported` event is the one first published, byte for byte under
+the same event id; downstream inboxes absorb it and nothing changes there. Reports are
+chosen by tenant and receipt time, and queued in the order they were received.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+
+from orderflow.services.ingest import domain
+from orderflow.services.ingest.reports import OrderReport
+from orderflow.shared import outbox, topics
+from orderflow.shared.envelope import Envelope
+from orderflow.shared.vocabulary import Category
+
+BATCH = 1000
+
+
+async def _batches(
+    conn: asyncpg.Connection, tenant: str, since: datetime | None, until: datetime | None
+) -> AsyncIterator[list[asyncpg.Record]]:
+    after: tuple[datetime, str] | None = None
+    while True:
+        rows = await conn.fetch(
+            "SELECT report_id::text, category, received_at, raw::text FROM reports"
+            " WHERE tenant = $1 AND ($2::timestamptz IS NULL OR received_at >= $2)"
+            " AND ($3::timestamptz IS NULL OR received_at < $3)"
+            " AND ($4::timestamptz IS NULL OR (received_at, report_id) > ($4, $5::uuid))"
+            " ORDER BY received_at, report_id LIMIT $6",
+            tenant,
+            since,
+            until,
+            after[0] if after else None,
+            after[1] if after else None,
+            BATCH,
+        )
+        if not rows:
+            return
+        yield list(rows)
+        after = (rows[-1]["received_at"], rows[-1]["report_id"])
+
+
+def _event(row: asyncpg.Record) -> Envelope:
+    received: datetime = row["received_at"]
+    report = OrderReport.model_validate(json.loads(row["raw"]), context={"now": received})
+    category = Category(row["category"]) if row["category"] else None
+    return domain.reported_event(report, row["report_id"], category, received)
+
+
+async def replay_reports(
+    conn: asyncpg.Connection, tenant: str, since: datetime | None, until: datetime | None
+) -> int:
+    """Queues the tenant's reports received in [since, until) again; returns how many."""
+    count = 0
+    async for rows in _batches(conn, tenant, since, until):
+        async with conn.transaction():
+            await outbox.enqueue_again(
+                conn, [(topics.ORDER_REPORTS, _event(r), None) for r in rows]
+            )
+        count += len(rows)
+    return count
