@@ -161,8 +161,16 @@ class WebhookChannel(_Model):
     allow_private_network: bool = False
 
 
+class RuleWhen(_Model):
+    """Addition to CONTRACTS §6: the rule holds only for events whose `data.status` is one of
+    these, written exactly (`recurring_order.status_changed` when `failed`)."""
+
+    status: Names
+
+
 class NotificationRule(_Model):
     on: EventType
+    when: RuleWhen | None = None
     to: Annotated[frozenset[Literal["customer", "merchant", "member"]], Field(min_length=1)]
     channels: Annotated[frozenset[Literal["email", "webhook", "in_app"]], Field(min_length=1)]
 

@@ -81,6 +81,7 @@ def build(runtime: Runtime) -> Components:
         topics.ORDERS_LIFECYCLE: on_event,
         topics.REWARDS: on_event,
         topics.COMMISSIONS: on_event,
+        topics.RECURRING: on_event,
     }
     if needs_attribution(runtime.tenants):
         consumed[topics.ORDERS_ATTRIBUTION] = partial(

@@ -76,6 +76,22 @@ EN: dict[str, tuple[str, str]] = {
         "Order {{ order_id }}: attribution voided",
         "The attribution of order {{ order_id }} was voided.",
     ),
+    "recurring_order.status_changed": (
+        "Subscription {{ data.recurring_order_id }}: {{ data.status }}",
+        "Your subscription {{ data.recurring_order_id }} is now {{ data.status }}"
+        "{% if data.next_payment_at %}; the next payment is due {{ data.next_payment_at }}"
+        "{% endif %}.",
+    ),
+    "recurring_order.status_changed.failed": (
+        "Subscription {{ data.recurring_order_id }}: payment failed",
+        "The payment of your subscription {{ data.recurring_order_id }} failed on every"
+        " attempt; the subscription is stopped.",
+    ),
+    "recurring.charge_due": (
+        "Subscription {{ data.recurring_order_id }}: payment {{ data.sequence }} due",
+        "Payment {{ data.sequence }} of subscription {{ data.recurring_order_id }}"
+        " ({{ data.amount }} {{ data.currency }}) is due.",
+    ),
     "reward.granted": (
         "You earned {{ data.points }} points",
         'Challenge "{{ data.challenge_id }}" completed: {{ data.points }} points'

@@ -20,6 +20,7 @@ Channel = Literal["email", "webhook", "in_app"]
 ROLES: tuple[Role, ...] = ("customer", "merchant", "member")
 CHANNELS: tuple[Channel, ...] = ("email", "in_app", "webhook")
 STATUS_CHANGED = "order.status_changed"
+RECURRING_STATUS_CHANGED = "recurring_order.status_changed"
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,13 @@ def notification_id(tenant: str, cause_event_id: str, recipient: Recipient, chan
 
 
 def template_for(cause: Cause) -> str:
-    """One template per event type; a status change has one per status category."""
-    category = cause.data.get("category")
+    """One template per event type; an order's status change has one per status category, a
+    recurring order's one per status (falling back to the event type's)."""
+    category, status = cause.data.get("category"), cause.data.get("status")
     if cause.type == STATUS_CHANGED and isinstance(category, str) and category:
         return f"{STATUS_CHANGED}.{category}"
+    if cause.type == RECURRING_STATUS_CHANGED and isinstance(status, str) and status:
+        return f"{RECURRING_STATUS_CHANGED}.{status}"
     return cause.type
 
 
@@ -92,7 +96,7 @@ def plan(
     roles: Iterable[Role] = ROLES,
 ) -> tuple[list[Planned], list[Skipped]]:
     """Every (recipient, channel) the rules ask for, once, in a stable order."""
-    wanted = _wanted(cause.type, rules, frozenset(roles))
+    wanted = _wanted(cause, rules, frozenset(roles))
     planned: list[Planned] = []
     skipped: list[Skipped] = []
     template = template_for(cause)
@@ -111,17 +115,22 @@ def plan(
 
 
 def _wanted(
-    event_type: str, rules: Sequence[NotificationRule], roles: frozenset[Role]
+    cause: Cause, rules: Sequence[NotificationRule], roles: frozenset[Role]
 ) -> list[tuple[Role, Channel]]:
     pairs = {
         (role, channel)
         for rule in rules
-        if rule.on == event_type
+        if rule.on == cause.type and holds(rule, cause)
         for role in rule.to
         if role in roles
         for channel in rule.channels
     }
     return sorted(pairs, key=lambda p: (ROLES.index(p[0]), CHANNELS.index(p[1])))
+
+
+def holds(rule: NotificationRule, cause: Cause) -> bool:
+    """The rule's `when`, if it has one: the event's status is one it names."""
+    return rule.when is None or cause.data.get("status") in rule.when.status
 
 
 def has_static_address(email: EmailChannel | None, recipient: Recipient) -> bool:

@@ -42,6 +42,7 @@ EVENTS = ServiceEvents(
         topics.ORDERS_LIFECYCLE: "Causes: every lifecycle event",
         topics.REWARDS: "Causes: rewards granted",
         topics.COMMISSIONS: "Causes: ledger entries",
+        topics.RECURRING: "Causes: recurring orders' status changes and charges due (§10)",
         topics.ORDERS_ATTRIBUTION: "Causes, and the order's members; read only when a tenant's "
         "rule names an attribution event or tells `member` about an order event",
     },
