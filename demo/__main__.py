@@ -24,6 +24,7 @@ import httpx
 
 from demo.events import EventLog
 from demo.outcomes import Outlets, outcome_lines
+from demo.sales_manager_demo import reassignment_lines
 from demo.scenarios import SCENARIOS, Expect, Scenario, plan
 from demo.sections import SECTIONS, render
 from demo.system import System, SystemFailed, running_system
@@ -94,6 +95,7 @@ async def _play(system: System, outlets: Outlets, secrets: dict[str, str], timeo
         for scenario, _ in planned:
             print_timeline(log, scenario)
             say("\n".join(await outcome_lines(log, scenario, outlets)))
+        say("\n".join(await reassignment_lines(system.urls, secrets, log, timeout_s)))
     if missing:
         _report_missing(missing, timeout_s)
         return 1

@@ -44,7 +44,10 @@ class EventLog:
                 self._by_order[(event.tenant, event.order_id)].append((partition.topic, event))
 
     def of(self, scenario: Scenario, topic: str) -> list[Envelope]:
-        seen = self._by_order[(scenario.tenant, scenario.order_id)]
+        return self.of_order(scenario.tenant, scenario.order_id, topic)
+
+    def of_order(self, tenant: str, order_id: str, topic: str) -> list[Envelope]:
+        seen = self._by_order[(tenant, order_id)]
         return [event for event_topic, event in seen if event_topic == topic]
 
     def missing(self, scenario: Scenario) -> list[Expect]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from orderflow.services.attribution import sellers
 from orderflow.services.attribution.confirmation import SaleConfirmed, confirm
 from orderflow.services.attribution.credits import (
     Contributor,
@@ -22,6 +23,7 @@ from orderflow.services.attribution.credits import (
     last_touch,
     target_credits,
 )
+from orderflow.services.attribution.sellers import SellerChosen, Step
 from orderflow.services.attribution.state import (
     ATTRIBUTED,
     VOIDED,
@@ -48,6 +50,7 @@ __all__ = [
     "Refused",
     "Reported",
     "SaleConfirmed",
+    "SellerChosen",
     "Touch",
     "Touched",
     "absorb",
@@ -87,7 +90,8 @@ class Lifecycle:
     duplicate: bool
 
 
-Fact = Reported | Touched | Lifecycle | SaleConfirmed
+Fact = Reported | Touched | Lifecycle | SaleConfirmed | SellerChosen
+Command = SaleConfirmed | SellerChosen  # the HTTP side's facts: they may be Refused
 
 
 def decide(
@@ -95,10 +99,16 @@ def decide(
 ) -> Decision:
     """Apply one fact; `touches` are the known touchpoints of the order's customer or naming it.
 
-    Raises Refused when a sale confirmation conflicts with the order.
+    Raises Refused when a sale confirmation or a seller choice conflicts with the order.
     """
+    if isinstance(fact, SellerChosen):
+        return _settle(state, sellers.assignment(state, fact), touches, lookback, fact.occurred_at)
     if isinstance(fact, SaleConfirmed):
-        current = _settle(state, state, touches, lookback, fact.occurred_at)
+        if sellers.confirmation_step(state, fact.manager_id, fact.path) is Step.REPEAT:
+            return _settle(state, state, touches, lookback, fact.occurred_at)
+        # The confirmed seller is pinned like a choice: a later report changes nothing.
+        moved = sellers.chosen(state, fact.manager_id)
+        current = _settle(state, moved, touches, lookback, fact.occurred_at)
         confirmed = confirm(current.state, fact)
         return Decision(confirmed.state, (*current.events, *confirmed.events))
     return _settle(state, absorb(state, fact), touches, lookback, fact.occurred_at)
@@ -106,7 +116,7 @@ def decide(
 
 def customer_after(state: OrderAttribution, fact: Fact) -> str | None:
     """The order's customer once the fact is taken in: whose touchpoints the decision reads."""
-    return state.customer_id if isinstance(fact, SaleConfirmed) else absorb(state, fact).customer_id
+    return state.customer_id if isinstance(fact, Command) else absorb(state, fact).customer_id
 
 
 def absorb(state: OrderAttribution, fact: Reported | Touched | Lifecycle) -> OrderAttribution:
@@ -155,12 +165,13 @@ def _settle(
     at: datetime,
 ) -> Decision:
     target = _target(after, touches, lookback)
-    old = {c.key for c in before.credits}
-    new = {c.key for c in target}
-    gone = [c for c in before.credits if c.key not in new]
-    came = [c for c in target if c.key not in old]
+    # A credit is the same while its key and `via` are (a reassignment may change the `via`).
+    old = {(c.key, c.via) for c in before.credits}
+    new = {(c.key, c.via) for c in target}
+    gone = [c for c in before.credits if (c.key, c.via) not in new]
+    came = [c for c in target if (c.key, c.via) not in old]
     reason = _void_reason(after, target)
-    events = [_voided(c, after, at, reason) for c in gone]
+    events = [_voided(c, after, at, sellers.void_reason(after, c) or reason) for c in gone]
     events += [_attributed(c, after, at) for c in came]
     granted = (*after.granted, *(c.key for c in came))
     return Decision(replace(after, credits=target, granted=granted), tuple(events))
@@ -172,7 +183,7 @@ def _target(
     if not state.reported or state.duplicate or state.ordered_at is None:
         return ()
     best = last_touch(state.order_id, state.customer_id, state.ordered_at, touches, lookback)
-    return target_credits(state.credits, state.contributors, best, state.fixed)
+    return target_credits(state.credits, sellers.contributors(state), best, state.fixed)
 
 
 def _void_reason(state: OrderAttribution, target: Sequence[Credit]) -> str:

@@ -17,7 +17,9 @@ CreditModel = Annotated[
     WithJsonSchema({"type": "string", "enum": [m.value for m in Model]}),
     Field(description="`explicit` (a contributor of the report) or `last_touch`"),
 ]
-VoidReason = Literal["duplicate", "explicit_contributor", "superseded", "outside_window"]
+VoidReason = Literal[
+    "duplicate", "explicit_contributor", "superseded", "outside_window", "reassigned"
+]
 
 
 class CreditData(EventData):
@@ -49,7 +51,8 @@ class VoidedData(CreditData):
     reason: VoidReason = Field(
         description="`duplicate`: the order became a duplicate; `explicit_contributor`: an "
         "explicit contributor replaced a last touch; `superseded`: a later touch won; "
-        "`outside_window`: the touch fell out of the lookback window",
+        "`outside_window`: the touch fell out of the lookback window; `reassigned`: a person "
+        "with `sales:confirm` named another sales manager or the system (CONTRACTS §14)",
         examples=["duplicate"],
     )
 

@@ -1,12 +1,14 @@
-"""Sale confirmation (POST) and the order's current attribution (GET), on the shared edge.
+"""Sale confirmation and the sales manager (POST), the order's attribution (GET), on the edge.
 
-`POST /v1/orders/{tenant}/{order_id}/sale-confirmation` answers only after the transaction
-that recorded the confirmation and its events has committed. The read needs `orders:read`.
+`POST /v1/orders/{tenant}/{order_id}/sale-confirmation` and `…/sales-manager` (CONTRACTS
+§14) answer only after the transaction that recorded the decision and its events has
+committed. The read needs `orders:read`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -17,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from orderflow.services.attribution import handlers, store
-from orderflow.services.attribution.domain import Refused, SaleConfirmed
+from orderflow.services.attribution.domain import Command, Refused, SaleConfirmed, SellerChosen
 from orderflow.services.attribution.requests import MAX_ID, HttpError, confirmation_of, order_view
 from orderflow.services.attribution.settings import AttributionSettings
 from orderflow.shared.envelope import stable_id, utcnow
@@ -29,6 +31,7 @@ from orderflow.shared.tenants import TenantRegistry
 
 CONFIRM_SCOPE = "sales:confirm"
 CONFIRM_PATH = "/v1/orders/{tenant}/{order_id:path}/sale-confirmation"
+SELLER_PATH = "/v1/orders/{tenant}/{order_id:path}/sales-manager"
 READ_PATH = "/v1/orders/{tenant}/{order_id:path}/attribution"
 
 
@@ -47,6 +50,11 @@ class Confirmation(BaseModel):
     confirmed_at: str
 
 
+class SalesManager(BaseModel):
+    member_id: str
+    confirmed: bool
+
+
 class AttributionView(BaseModel):
     tenant: str
     order_id: str
@@ -55,6 +63,7 @@ class AttributionView(BaseModel):
     has_ok: bool
     duplicate: bool
     sale: Literal["manager", "system"]
+    sales_manager: SalesManager | None
     credits: list[Credit]
     confirmation: Confirmation | None
 
@@ -99,10 +108,12 @@ class AttributionApi:
         async def confirm(
             request: Request, tenant: str, order_id: str, caller: Caller = Depends(confirms)
         ) -> Response:
-            try:
-                return JSONResponse(await self._confirm(request, tenant, order_id))
-            except HttpError as exc:
-                raise _api_error(exc) from None
+            return JSONResponse(await self._command(request, tenant, order_id, SaleConfirmed))
+
+        async def choose(
+            request: Request, tenant: str, order_id: str, caller: Caller = Depends(confirms)
+        ) -> Response:
+            return JSONResponse(await self._command(request, tenant, order_id, SellerChosen))
 
         async def read(tenant: str, order_id: str, caller: Caller = Depends(reads)) -> Response:
             return JSONResponse(await self._read(tenant, order_id))
@@ -116,6 +127,15 @@ class AttributionApi:
             dependencies=[Depends(only_query())],
             summary="Confirm a sale (scope sales:confirm; docs/attribution.md)",
             responses=answers(view, 400, 404, 409, description="Confirmed (committed)"),
+            openapi_extra=json_body([], CONFIRMATION_BODY),
+        )
+        router.add_api_route(
+            SELLER_PATH,
+            choose,
+            methods=["POST"],
+            dependencies=[Depends(only_query())],
+            summary="Set who made the sale, without confirming it (scope sales:confirm; §14)",
+            responses=answers(view, 400, 404, 409, description="Set (committed)"),
             openapi_extra=json_body([], CONFIRMATION_BODY),
         )
         router.add_api_route(
@@ -135,12 +155,21 @@ class AttributionApi:
             raise error(404, f"no order {order_id!r} of tenant {tenant!r} is known here")
         return order_view(tenant, state)
 
-    async def _confirm(self, request: Request, tenant: str, order_id: str) -> dict[str, Any]:
-        fact = SaleConfirmed(confirmation_of(await read_json(request, storable=True)), utcnow())
+    async def _command(
+        self,
+        request: Request,
+        tenant: str,
+        order_id: str,
+        make: Callable[[str | None, datetime], Command],
+    ) -> dict[str, Any]:
+        try:
+            body = confirmation_of(await read_json(request, storable=True))
+        except HttpError as exc:
+            raise _api_error(exc) from None
+        fact = make(body, utcnow())
         lookback = handlers.lookback_of(self._tenants, tenant)
-        causation = stable_id(
-            "sale-confirmation", tenant, order_id, fact.path, str(fact.manager_id)
-        )
+        kind = "sale-confirmation" if isinstance(fact, SaleConfirmed) else "sales-manager"
+        causation = stable_id(kind, tenant, order_id, fact.path, str(fact.manager_id))
         async with self._pool.acquire() as conn, conn.transaction():
             found = await store.lock_existing(conn, tenant, order_id)
             if found is None or not found[0].reported:

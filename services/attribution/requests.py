@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderflow.services.attribution.confirmation import managers
+from orderflow.services.attribution.sellers import managers
 from orderflow.services.attribution.state import OrderAttribution
 
 MAX_ID = 128
@@ -52,6 +52,7 @@ def order_view(tenant: str, state: OrderAttribution) -> dict[str, Any]:
         "has_ok": state.has_ok,
         "duplicate": state.duplicate,
         "sale": "manager" if managers(state) else "system",
+        "sales_manager": sales_manager(state),
         "credits": [
             {
                 "member_id": c.member_id,
@@ -71,3 +72,13 @@ def order_view(tenant: str, state: OrderAttribution) -> dict[str, Any]:
             "confirmed_at": confirmation.confirmed_at.isoformat(),
         },
     }
+
+
+def sales_manager(state: OrderAttribution) -> dict[str, Any] | None:
+    """The order's current sales manager `{member_id, confirmed}` (CONTRACTS §7); None: system."""
+    sellers = managers(state)
+    if not sellers:
+        return None
+    done = state.confirmation
+    member = done.manager_id if done is not None and done.manager_id in sellers else sellers[0]
+    return {"member_id": member, "confirmed": done is not None and done.manager_id == member}

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from orderflow.services.attribution.credits import Contributor, Credit, Model, Touch
-from orderflow.services.attribution.state import Confirmation, OrderAttribution
+from orderflow.services.attribution.state import Confirmation, OrderAttribution, SellerChoice
 from orderflow.shared.vocabulary import ContributorVia, TouchpointKind
 
 
@@ -32,6 +32,8 @@ def order_values(
         confirmation.manager_id if confirmation else None,
         json.dumps([_credit_json(c) for c in state.credits]),
         json.dumps(list(state.granted)),
+        state.choice is not None,
+        state.choice.manager_id if state.choice else None,
         # The chain's id comes with the order's first report, not with what may precede it.
         correlation_id if state.reported else None,
     )
@@ -57,6 +59,7 @@ def order_state(row: asyncpg.Record) -> OrderAttribution:
         else None,
         credits=tuple(_credit(c) for c in json.loads(row["credits"])),
         granted=tuple(json.loads(row["granted"])),
+        choice=SellerChoice(row["seller_id"]) if row["seller_chosen"] else None,
     )
 
 

@@ -28,6 +28,13 @@ class Confirmation:
 
 
 @dataclass(frozen=True)
+class SellerChoice:
+    """Who a person with `sales:confirm` said made the sale (CONTRACTS §14); None: the system."""
+
+    manager_id: str | None
+
+
+@dataclass(frozen=True)
 class OrderAttribution:
     order_id: str
     # False until the order's first report arrived: a lifecycle event or a touchpoint naming
@@ -40,6 +47,7 @@ class OrderAttribution:
     has_ok: bool = False
     duplicate: bool = False
     confirmation: Confirmation | None = None
+    choice: SellerChoice | None = None  # overrides the reports' sales managers (sellers.py)
     credits: tuple[Credit, ...] = ()
     # The key of every credit ever granted, in order: numbers a credit granted again after a
     # void, so that its events get ids of their own.

@@ -45,6 +45,8 @@ ORDER_COLUMNS = (
     ("confirmed_manager_id", "text"),
     ("credits", "jsonb"),
     ("granted", "jsonb"),
+    ("seller_chosen", "bool"),
+    ("seller_id", "text"),
     ("correlation_id", "text"),
 )
 _NAMES = ", ".join(name for name, _ in ORDER_COLUMNS)

@@ -100,7 +100,8 @@ def plan_events(events: Sequence[tuple[Notifications, Cause]], known: Known) -> 
 def plan_attributions(events: Sequence[tuple[Notifications, Cause]], known: Known) -> BatchPlan:
     """Attribution events change the order's members; a member who joins hears of the kept
     order events. Whom an event itself concerns is read before it changes the members, so a
-    voided attribution still reaches the members it takes the order from."""
+    voided attribution still reaches the member it takes the order from; a void without a
+    `member_id` takes the order from every member."""
     batch, known = BatchPlan(), Known(known.customers, dict(known.members), known.kept)
     for rules, cause in events:
         key = order_key(cause)
@@ -114,9 +115,14 @@ def plan_attributions(events: Sequence[tuple[Notifications, Cause]], known: Know
             for past in known.kept.get(key, ()):
                 batch.tell(past, rules, joined, roles=("member",))
         elif cause.type == ATTRIBUTION_VOIDED:
-            known.members[key] = ()
+            # Only the voided member leaves (a reassigned sale keeps its affiliate, §14);
+            # the order's members are then written whole: cleared, and the rest re-added.
+            rest = tuple(
+                m for m in known.members.get(key, ()) if member is not None and m != member
+            )
+            known.members[key] = rest
             batch.members_cleared.add(key)
-            batch.members_added[key] = []
+            batch.members_added[key] = list(rest)
         batch.tell(cause, rules, recipients)
     return batch
 

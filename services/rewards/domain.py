@@ -9,10 +9,11 @@ Pure. The order-keyed step records a fact into the order's book (`facts.record`)
   challenges are evaluated on it by the member-keyed step (`challenges.count`), because they
   depend on the member's other orders. An order that was a duplicate while Never OK decides
   nothing.
-- An accrued line is reversed once, with the negated amount, when the order is seen while
-  OK in a category of the tenant's `reverse_on`, or when its attribution is voided.
-- An accrued line is approved once, by its timer, unless reversed first. A reversal after
-  approval is still recorded and flagged.
+- An accrued line is taken back by refunds, pro rata, and whole when the order is seen
+  while OK in a category of the tenant's `reverse_on` or its attribution is voided
+  (reversals.py).
+- An accrued line is approved once, by its timer, for what is left of it, unless reversed
+  wholly first. A reversal after approval is still recorded and flagged.
 Ledger entries are only ever appended.
 """
 
@@ -23,8 +24,9 @@ from datetime import datetime
 
 from orderflow.services.rewards import entries
 from orderflow.services.rewards.entries import CountedOrder, Decision, Programme
-from orderflow.services.rewards.facts import Line, OrderBook, Sighting
+from orderflow.services.rewards.facts import Line, OrderBook
 from orderflow.services.rewards.money import commission_on, rate_for
+from orderflow.services.rewards.reversals import earning, reverse_all
 from orderflow.shared.instants import days, later
 
 __all__ = ["Decision", "Programme", "approve", "settle"]
@@ -33,13 +35,13 @@ __all__ = ["Decision", "Programme", "approve", "settle"]
 def settle(book: OrderBook, programme: Programme, cause: str) -> Decision:
     """Decide every line the facts now allow; `cause` is the event id of the fact just recorded."""
     # Reversals first, so a credit voided now frees its member's place for a newer credit.
-    decision = _reverse_all(Decision(book), programme)
+    decision = reverse_all(Decision(book), programme)
     if _may_decide(book):
         for line_id in [ln.line_id for ln in book.lines]:
             line = _line(decision.book, line_id)
             if line is not None and _ready(line):
                 decision = _decide(decision, line, programme, cause)
-    return _reverse_all(decision, programme)
+    return reverse_all(decision, programme)
 
 
 def approve(book: OrderBook, line_id: str, due_at: datetime, now: datetime) -> Decision:
@@ -69,7 +71,7 @@ def _decide(decision: Decision, line: Line, programme: Programme, cause: str) ->
         book = decision.book
     # One earning credit per member and order: a second credit of the same member (say an
     # explicit contributor next to a last touch) waits, undecided, until the first is reversed.
-    if any(ln.member_id == line.member_id and _earning(ln) for ln in book.lines):
+    if any(ln.member_id == line.member_id and earning(ln) for ln in book.lines):
         return decision
     decided = _accrue(book, replace(line, decided=True), programme)
     entry = entries.accrued(book, decided, cause) if decided.accrued is not None else None
@@ -95,10 +97,6 @@ def _accrue(book: OrderBook, line: Line, programme: Programme) -> Line:
     return replace(line, accrued=amount, currency=summary.currency, approve_due_at=due)
 
 
-def _earning(line: Line) -> bool:
-    return line.accrued is not None and not line.reversed
-
-
 def _count(decision: Decision, member_id: str, cause: str) -> Decision:
     """The order now counts for `member_id`: once per member and order."""
     book = decision.book
@@ -119,33 +117,6 @@ def _count(decision: Decision, member_id: str, cause: str) -> Decision:
     )
     evaluated = replace(book, evaluated_members=book.evaluated_members | {member_id})
     return replace(decision, book=evaluated, counted=(*decision.counted, counted))
-
-
-def _reverse_all(decision: Decision, programme: Programme) -> Decision:
-    for line in decision.book.lines:
-        cause = _reversal_cause(decision.book, line, programme) if _earning(line) else None
-        if cause is not None:
-            book = decision.book
-            entry = entries.reversed_(book, line, *cause)
-            done = replace(line, reversed=True, approve_due_at=None)
-            decision = replace(
-                decision, book=_with_line(book, done), entries=(*decision.entries, entry)
-            )
-    return decision
-
-
-def _reversal_cause(
-    book: OrderBook, line: Line, programme: Programme
-) -> tuple[str, str, datetime] | None:
-    """(reason, cause event id, occurred_at) of what takes the line back, if anything does."""
-    reverse_on = programme.commission.reverse_on
-    hits = [s for s in book.lifecycle.sightings if s.category in reverse_on]
-    if hits:
-        first: Sighting = min(hits, key=lambda s: (s.occurred_at, s.category.value))
-        return f"order_{first.category.value}", first.event_id, first.occurred_at
-    if line.voided_by is not None and line.voided_at is not None:
-        return "attribution_voided", line.voided_by, line.voided_at
-    return None
 
 
 def _line(book: OrderBook, line_id: str) -> Line | None:

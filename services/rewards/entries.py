@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from orderflow.services.rewards.facts import Line, OrderBook
+from orderflow.services.rewards.facts import Line, OrderBook, Refunded
 from orderflow.shared.envelope import stable_id
 from orderflow.shared.tenants import Challenge, Commission, TenantConfig
 
@@ -116,13 +116,14 @@ def accrued(book: OrderBook, line: Line, cause: str) -> LedgerEntry:
 def reversed_(
     book: OrderBook, line: Line, reason: str, cause: str, occurred_at: datetime
 ) -> LedgerEntry:
+    """The whole reversal: what is left of the accrual (all of it without refunds)."""
     assert line.accrued is not None and line.currency is not None
     return LedgerEntry(
         entry_id(book, line.line_id, Kind.REVERSED),
         Kind.REVERSED,
         line.line_id,
         line.member_id,
-        -line.accrued,
+        -(line.accrued - line.reversed_amount),
         line.currency,
         reason + (AFTER_APPROVAL if line.approved else ""),
         occurred_at,
@@ -131,7 +132,30 @@ def reversed_(
     )
 
 
+def refund_reversed(
+    book: OrderBook, line: Line, amount: Decimal, reason: str, refund: Refunded
+) -> LedgerEntry:
+    """What one refund takes back of the line (`amount` > 0); one entry per line and refund."""
+    assert line.currency is not None
+    refund_entry = stable_id(
+        "commission", book.tenant, book.order_id, line.line_id, "refund", refund.event_id
+    )
+    return LedgerEntry(
+        refund_entry,
+        Kind.REVERSED,
+        line.line_id,
+        line.member_id,
+        -amount,
+        line.currency,
+        reason + (AFTER_APPROVAL if line.approved else ""),
+        refund.occurred_at,
+        refund.event_id,
+        after_approval=line.approved,
+    )
+
+
 def approved(book: OrderBook, line: Line, due_at: datetime) -> LedgerEntry:
+    """Approves what is left of the accrual once refunds took their part."""
     assert line.accrued is not None and line.currency is not None
     accrual = entry_id(book, line.line_id, Kind.ACCRUED)
     return LedgerEntry(
@@ -139,7 +163,7 @@ def approved(book: OrderBook, line: Line, due_at: datetime) -> LedgerEntry:
         Kind.APPROVED,
         line.line_id,
         line.member_id,
-        line.accrued,
+        line.accrued - line.reversed_amount,
         line.currency,
         "holding_period_elapsed",
         due_at,

@@ -34,9 +34,10 @@ class LedgerEntryData(EventData):
     )
     currency: str = Field(description="ISO 4217 code", examples=["EUR"])
     reason: str = Field(
-        description="Why: `order_confirmed`, `order_<category>`, `attribution_voided`, "
+        description="Why: `order_confirmed`, `order_<category>`, `order_partially_refunded` "
+        "(a refund's share), `attribution_voided`, `sales_manager_reassigned`, "
         "`holding_period_elapsed`; `_after_approval` appended to a reversal after approval",
-        examples=["order_confirmed", "order_refunded_after_approval"],
+        examples=["order_confirmed", "order_partially_refunded", "order_refunded_after_approval"],
     )
 
 
@@ -55,14 +56,16 @@ class OrderCountedData(EventData):
 
 LEDGER_MEANING = {
     Kind.ACCRUED: "Commission earned when an attributed order is confirmed",
-    Kind.REVERSED: "An accrued commission taken back (tenant `reverse_on`, or a voided credit)",
-    Kind.APPROVED: "An accrued commission approved after the tenant's `holding_days`",
+    Kind.REVERSED: "An accrued commission taken back: a refund's share (`order.refunded`), or "
+    "what is left (tenant `reverse_on`, a full refund, a voided or reassigned credit)",
+    Kind.APPROVED: "What is left of an accrued commission, approved after `holding_days`",
 }
 
 EVENTS = ServiceEvents(
     service="rewards",
     reads={
-        topics.ORDERS_LIFECYCLE: "Confirmations, reversals and the order's summary",
+        topics.ORDERS_LIFECYCLE: "Confirmations, reversals, refunds (`order.refunded`) and the "
+        "order's summary",
         topics.ORDERS_ATTRIBUTION: "Which members are credited with the order",
         topics.REWARDS_MEMBER_FACTS: "Its own member facts: one partition decides each member's "
         "challenges, without locks across partitions",

@@ -79,9 +79,28 @@ class Voided:
     # Names the credit when given; otherwise the member's latest open line is voided.
     model: str | None = None
     touchpoint_id: str | None = None
+    reason: str | None = None  # attribution's: `reassigned` when the sale changed hands
 
 
-Fact = StatusChanged | Confirmed | Reversed | Attributed | Voided
+@dataclass(frozen=True)
+class Refunded:
+    """`order.refunded` (CONTRACTS §8): one refund of the order, money in `currency`."""
+
+    event_id: str
+    occurred_at: datetime
+    refund_amount: Decimal
+    refunded_total: Decimal
+    order_amount: Decimal
+    currency: str
+    full: bool
+
+    @property
+    def rank(self) -> tuple[Decimal, datetime, str]:
+        """The order refunds are applied in, whatever order they arrived in."""
+        return (self.refunded_total, self.occurred_at, self.event_id)
+
+
+Fact = StatusChanged | Confirmed | Reversed | Attributed | Voided | Refunded
 
 
 def credit_key(model: str, member_id: str, touchpoint_id: str | None) -> str:
@@ -117,10 +136,13 @@ class Line:
     attributed_at: datetime
     voided_by: str | None = None
     voided_at: datetime | None = None
+    void_reason: str | None = None
     decided: bool = False
     accrued: Decimal | None = None
     currency: str | None = None
-    reversed: bool = False
+    reversed: bool = False  # wholly: nothing of the accrual is left
+    reversed_amount: Decimal = Decimal(0)  # taken back so far (refunds), positive
+    refunds_seen: tuple[str, ...] = ()  # the order.refunded event ids this line has applied
     approved: bool = False
     approve_due_at: datetime | None = None
 
@@ -132,6 +154,7 @@ class OrderBook:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     lines: tuple[Line, ...] = ()  # in the order their attributions arrived
     evaluated_members: frozenset[str] = frozenset()  # challenges evaluated, once per member
+    refunds: tuple[Refunded, ...] = ()  # by `Refunded.rank`
 
 
 def record(book: OrderBook, fact: Fact) -> OrderBook:
@@ -140,6 +163,10 @@ def record(book: OrderBook, fact: Fact) -> OrderBook:
         return _attributed(book, fact)
     if isinstance(fact, Voided):
         return _voided(book, fact)
+    if isinstance(fact, Refunded):
+        if any(r.event_id == fact.event_id for r in book.refunds):
+            return book
+        return replace(book, refunds=tuple(sorted((*book.refunds, fact), key=lambda r: r.rank)))
     return replace(book, lifecycle=_lifecycle(book.lifecycle, fact))
 
 
@@ -190,7 +217,9 @@ def _voided(book: OrderBook, fact: Voided) -> OrderBook:
     target = _void_target(book.lines, fact)
     if target is None:
         return book  # nothing open to void: an unknown credit changes nothing
-    voided = replace(target, voided_by=fact.event_id, voided_at=fact.occurred_at)
+    voided = replace(
+        target, voided_by=fact.event_id, voided_at=fact.occurred_at, void_reason=fact.reason
+    )
     return replace(book, lines=tuple(voided if ln is target else ln for ln in book.lines))
 
 

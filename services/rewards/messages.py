@@ -12,6 +12,7 @@ from orderflow.services.rewards.facts import (
     Fact,
     Item,
     OrderSummary,
+    Refunded,
     Reversed,
     StatusChanged,
     Voided,
@@ -42,6 +43,8 @@ def lifecycle_fact(event: Envelope) -> Fact | None:
             return Confirmed(event.event_id, event.occurred_at, _summary(data))
         if event.type == "order.reversed":
             return Reversed(event.event_id, event.occurred_at, Category(data["category"]))
+        if event.type == "order.refunded":
+            return _refunded(event)
     except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
         raise _malformed(event, exc) from exc
     return None  # order.expired, and types added later
@@ -67,10 +70,33 @@ def attribution_fact(event: Envelope) -> Fact | None:
                 _text(data["member_id"]),
                 data.get("model"),
                 data.get("touchpoint_id"),
+                data.get("reason"),
             )
     except (KeyError, ValueError, TypeError) as exc:
         raise _malformed(event, exc) from exc
     return None
+
+
+def _refunded(event: Envelope) -> Refunded:
+    """`order.refunded` (CONTRACTS §8): amounts are decimal strings, `full` a bool."""
+    data = event.data
+    amounts = {k: _money(data[k], k) for k in ("refund_amount", "refunded_total", "order_amount")}
+    if not isinstance(data["full"], bool):
+        raise ValueError(f"full: expected a bool, got {data['full']!r}")
+    return Refunded(
+        event.event_id,
+        event.occurred_at,
+        currency=_text(data["currency"]),
+        full=data["full"],
+        **amounts,
+    )
+
+
+def _money(value: Any, name: str) -> Decimal:
+    amount = Decimal(str(value)) if isinstance(value, str | int) else None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ValueError(f"{name}: expected a decimal string >= 0, got {value!r}")
+    return amount
 
 
 def _text(value: Any) -> str:

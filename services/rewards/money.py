@@ -2,7 +2,9 @@
 
 The rule (docs/rewards.md): a commission is computed exactly, `amount * percent / 100 + fixed`,
 and rounded once, ROUND_HALF_EVEN (banker's rounding) to the currency's ISO 4217 minor units.
-A reversal is the exact negation of its accrual, so it is never rounded again.
+A whole reversal is the exact negation of what is left of its accrual, so it is never rounded
+again; a refund's part, `accrued * refund / order amount`, is computed exactly and rounded
+once the same way (`pro_rata`).
 
 Decimal's default context keeps 28 digits and `quantize` raises `InvalidOperation` on a
 result longer than that; ingest bounds amounts well inside it (CONTRACTS §3.1), and the
@@ -52,4 +54,11 @@ def rate_for(commission: Commission, offer_id: str | None) -> Rate:
 def commission_on(amount: Decimal, currency: str, rate: Rate) -> Decimal:
     with localcontext(prec=_EXACT_DIGITS):
         exact = amount * rate.percent / 100 + rate.fixed
+    return to_minor_units(exact, currency)
+
+
+def pro_rata(accrued: Decimal, part: Decimal, whole: Decimal, currency: str) -> Decimal:
+    """`accrued * part / whole`, rounded once, half-even, to the currency's minor units."""
+    with localcontext(prec=_EXACT_DIGITS):
+        exact = accrued * part / whole
     return to_minor_units(exact, currency)

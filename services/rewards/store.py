@@ -19,6 +19,7 @@ from orderflow.services.rewards.facts import (
     OrderSummary,
     Sighting,
 )
+from orderflow.services.rewards.refund_rows import refund, refund_json
 from orderflow.shared.vocabulary import Category
 
 OrderKey = tuple[str, str]  # (tenant, order_id)
@@ -49,6 +50,7 @@ async def load_books(
             _lifecycle(r),
             tuple(_line(line) for line in r["book_lines"]),
             frozenset(r["evaluated_members"]),
+            tuple(refund(x) for x in json.loads(r["refunds"])),
         )
         for r in rows
     }
@@ -57,28 +59,36 @@ async def load_books(
 
 _SAVE_BOOKS = (
     "WITH saved AS (INSERT INTO orders (tenant, order_id, confirmed_by, confirmed_at, summary,"
-    " category, category_at, sightings, duplicate_before_ok, evaluated_members, correlation_id)"
+    " category, category_at, sightings, duplicate_before_ok, evaluated_members, correlation_id,"
+    " refunds)"
     " SELECT t, o, cb, ca, s::jsonb, c, cat, si::jsonb, d,"
-    " ARRAY(SELECT jsonb_array_elements_text(em::jsonb)), corr"
+    " ARRAY(SELECT jsonb_array_elements_text(em::jsonb)), corr, rf::jsonb"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],"
-    " $6::text[], $7::timestamptz[], $8::text[], $9::bool[], $10::text[], $11::text[])"
-    " AS r(t, o, cb, ca, s, c, cat, si, d, em, corr)"
+    " $6::text[], $7::timestamptz[], $8::text[], $9::bool[], $10::text[], $11::text[],"
+    " $12::text[]) AS r(t, o, cb, ca, s, c, cat, si, d, em, corr, rf)"
     " ON CONFLICT (tenant, order_id) DO UPDATE SET confirmed_by = EXCLUDED.confirmed_by,"
     " confirmed_at = EXCLUDED.confirmed_at, summary = EXCLUDED.summary,"
     " category = EXCLUDED.category, category_at = EXCLUDED.category_at,"
     " sightings = EXCLUDED.sightings, duplicate_before_ok = EXCLUDED.duplicate_before_ok,"
-    " evaluated_members = EXCLUDED.evaluated_members, updated_at = now() RETURNING 1)"
+    " evaluated_members = EXCLUDED.evaluated_members, refunds = EXCLUDED.refunds,"
+    " updated_at = now() RETURNING 1)"
     " INSERT INTO lines (tenant, order_id, line_id, member_id, credit_key, attributed_at,"
-    " voided_by, voided_at, decided, accrued, currency, reversed, approved, approve_due_at)"
-    " SELECT tn, oid, lid, mid, ck, aat, vby, vat, dcd, acc, cur, rvd, apd, due"
-    " FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[],"
-    " $17::timestamptz[], $18::text[], $19::timestamptz[], $20::bool[], $21::numeric[],"
-    " $22::text[], $23::bool[], $24::bool[], $25::timestamptz[]) WITH ORDINALITY AS r("
-    " tn, oid, lid, mid, ck, aat, vby, vat, dcd, acc, cur, rvd, apd, due, n) ORDER BY n"
+    " voided_by, voided_at, decided, accrued, currency, reversed, approved, approve_due_at,"
+    " void_reason, reversed_amount, refunds_seen)"
+    " SELECT tn, oid, lid, mid, ck, aat, vby, vat, dcd, acc, cur, rvd, apd, due, vr, ra,"
+    " rs::jsonb"
+    " FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[],"
+    " $18::timestamptz[], $19::text[], $20::timestamptz[], $21::bool[], $22::numeric[],"
+    " $23::text[], $24::bool[], $25::bool[], $26::timestamptz[], $27::text[], $28::numeric[],"
+    " $29::text[]) WITH ORDINALITY AS r("
+    " tn, oid, lid, mid, ck, aat, vby, vat, dcd, acc, cur, rvd, apd, due, vr, ra, rs, n)"
+    " ORDER BY n"
     " ON CONFLICT (tenant, order_id, line_id) DO UPDATE SET voided_by = EXCLUDED.voided_by,"
     " voided_at = EXCLUDED.voided_at, decided = EXCLUDED.decided, accrued = EXCLUDED.accrued,"
     " currency = EXCLUDED.currency, reversed = EXCLUDED.reversed,"
-    " approved = EXCLUDED.approved, approve_due_at = EXCLUDED.approve_due_at"
+    " approved = EXCLUDED.approved, approve_due_at = EXCLUDED.approve_due_at,"
+    " void_reason = EXCLUDED.void_reason, reversed_amount = EXCLUDED.reversed_amount,"
+    " refunds_seen = EXCLUDED.refunds_seen"
 )
 
 
@@ -88,7 +98,7 @@ async def save_books(conn: asyncpg.Connection, books: Sequence[tuple[OrderBook, 
         return
     orders = [_order_row(book, correlation) for book, correlation in books]
     lines = [_line_row(book, line) for book, _ in books for line in book.lines]
-    await conn.execute(_SAVE_BOOKS, *_columns(orders, 11), *_columns(lines, 14))
+    await conn.execute(_SAVE_BOOKS, *_columns(orders, 12), *_columns(lines, 17))
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -109,6 +119,7 @@ def _order_row(book: OrderBook, correlation_id: str) -> tuple[Any, ...]:
         life.duplicate_before_ok,
         json.dumps(sorted(book.evaluated_members)),
         correlation_id,
+        json.dumps([refund_json(r) for r in book.refunds]),
     )
 
 
@@ -128,6 +139,9 @@ def _line_row(book: OrderBook, line: Line) -> tuple[Any, ...]:
         line.reversed,
         line.approved,
         line.approve_due_at,
+        line.void_reason,
+        line.reversed_amount,
+        json.dumps(list(line.refunds_seen)),
     )
 
 
@@ -204,4 +218,7 @@ def _line(row: asyncpg.Record) -> Line:
         reversed=row["reversed"],
         approved=row["approved"],
         approve_due_at=row["approve_due_at"],
+        void_reason=row["void_reason"],
+        reversed_amount=row["reversed_amount"],
+        refunds_seen=tuple(json.loads(row["refunds_seen"])),
     )

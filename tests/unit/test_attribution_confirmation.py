@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from orderflow.services.attribution.domain import ATTRIBUTED, Refused, SaleConfirmed
+from orderflow.services.attribution.domain import ATTRIBUTED, VOIDED, Refused, SaleConfirmed
 from orderflow.shared.vocabulary import ContributorVia
 from tests.unit.attribution_facts import (
     T0,
@@ -66,22 +66,43 @@ def test_who_confirmed_a_sale_cannot_be_changed(manager: str | None, path: str) 
     assert "already confirmed by sm-1" in refused.value.message
 
 
-@pytest.mark.parametrize(("manager", "path"), [("sm-2", "manager_id"), (None, "system")])
-def test_a_manager_sale_is_confirmed_only_by_one_of_its_managers(
-    manager: str | None, path: str
-) -> None:
+def test_confirming_another_manager_reassigns_the_sale_and_confirms_it() -> None:
+    # CONTRACTS §14: no longer refused; docs/attribution.md rule 7.
     play = manager_sale()
-    with pytest.raises(Refused) as refused:
-        play.apply(confirmed(manager))
-    assert refused.value.path == path and "sm-1" in refused.value.message
-    assert play.state.confirmation is None
+    events = play.apply(confirmed("sm-2"))
+    assert [(e.type, e.credit.member_id, e.reason) for e in events] == [
+        (VOIDED, "sm-1", "reassigned"),
+        (ATTRIBUTED, "sm-2", None),
+        (ATTRIBUTED, "sm-2", None),
+    ]
+    assert [e.confirmation is not None for e in events] == [False, False, True]
+    assert {c.member_id: c.confirmed for c in play.state.credits} == {
+        "aff-1": False,
+        "sm-2": True,
+    }
 
 
-def test_a_system_sale_is_not_confirmed_by_a_manager() -> None:
+def test_confirming_a_manager_sale_as_the_system_voids_the_manager_and_confirms_the_rest() -> None:
+    play = manager_sale()
+    events = play.apply(confirmed(None))
+    assert [(e.type, e.credit.member_id, e.reason) for e in events] == [
+        (VOIDED, "sm-1", "reassigned"),
+        (ATTRIBUTED, "aff-1", None),
+    ]
+    assert events[1].confirmation is not None
+    assert events[1].confirmation.confirmed_by == "system"
+
+
+def test_a_system_sale_confirmed_by_a_manager_becomes_that_managers_sale() -> None:
     play = system_sale()
-    with pytest.raises(Refused) as refused:
-        play.apply(confirmed("sm-1"))
-    assert refused.value.path == "manager_id" and "system" in refused.value.message
+    events = play.apply(confirmed("sm-1"))
+    assert [(e.type, e.credit.member_id, e.reason) for e in events] == [
+        (VOIDED, "a", "explicit_contributor"),
+        (ATTRIBUTED, "sm-1", None),
+        (ATTRIBUTED, "sm-1", None),
+    ]
+    assert play.state.confirmation is not None
+    assert play.state.confirmation.manager_id == "sm-1"
 
 
 def test_the_system_confirming_a_system_sale_confirms_every_credit() -> None:

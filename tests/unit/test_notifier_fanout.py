@@ -55,8 +55,29 @@ def test_members_follow_the_batch_in_order_and_a_late_member_hears_kept_events_o
         ("e-0", "member", "m-2"),
     ], "the kept event once per member, and the void reaches the member it concerns"
     assert batch.members_cleared == {("acme", "o-1")}
-    assert batch.members_added == {("acme", "o-1"): ["m-2"]}, "only who joined after the void"
+    assert batch.members_added == {("acme", "o-1"): ["m-9", "m-2"]}, "the void took m-1 only"
     assert known.members == {("acme", "o-1"): ("m-9",)}, "what was loaded is left as it was"
+
+
+def test_a_reassignment_takes_the_order_from_the_old_manager_only() -> None:
+    # CONTRACTS §14: the affiliate of a reassigned sale still hears of the order.
+    known = Known(members={("acme", "o-1"): ("aff-1", "sm-1")})
+    voids = plan_attributions(
+        [
+            (
+                RULES,
+                cause("v-1", "order.attribution_voided", member_id="sm-1", reason="reassigned"),
+            ),
+            (RULES, cause("a-1", "order.attributed", member_id="sm-2")),
+        ],
+        known,
+    )
+    assert told(voids.notifications) == [("v-1", "member", "sm-1")]
+    assert voids.members_cleared == {("acme", "o-1")}
+    assert voids.members_added == {("acme", "o-1"): ["aff-1", "sm-2"]}
+    after = Known(members={("acme", "o-1"): ("aff-1", "sm-2")})
+    confirmed = plan_events([(RULES, cause("e-1", "order.confirmed"))], after)
+    assert told(confirmed.notifications) == [("e-1", "member", "aff-1"), ("e-1", "member", "sm-2")]
 
 
 def test_contacts_merge_per_order_as_if_saved_one_after_the_other() -> None:
