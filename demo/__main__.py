@@ -24,6 +24,7 @@ import httpx
 
 from demo.events import EventLog
 from demo.outcomes import Outlets, outcome_lines
+from demo.refund_demo import refund_lines
 from demo.sales_manager_demo import reassignment_lines
 from demo.scenarios import SCENARIOS, Expect, Scenario, plan
 from demo.sections import SECTIONS, render
@@ -96,6 +97,7 @@ async def _play(system: System, outlets: Outlets, secrets: dict[str, str], timeo
             print_timeline(log, scenario)
             say("\n".join(await outcome_lines(log, scenario, outlets)))
         say("\n".join(await reassignment_lines(system.urls, secrets, log, timeout_s)))
+        say("\n".join(await refund_lines(system.urls, secrets, log, timeout_s)))
     if missing:
         _report_missing(missing, timeout_s)
         return 1

@@ -151,3 +151,46 @@ async def test_reassignments_move_credit_and_commission_and_refunds_reverse_pro_
     ]
     ids = [e.data["entry_id"] for e in commission_events]
     assert len(ids) == len(set(ids)) == 7
+
+
+async def test_payment_refunds_through_the_tracker_reverse_commission_pro_rata(
+    stack_env: dict[str, str], tenants_dir: Path
+) -> None:
+    """The whole path: ingest's payments, the status tracker's `order.refunded`, rewards."""
+    plain = {"Authorization": f"Bearer {READ_KEY}"}
+    async with (
+        running("ingest", stack_env, tenants_dir) as ingest,
+        running("status-tracker", stack_env, tenants_dir),
+        running("attribution", stack_env, tenants_dir),
+        running("rewards", stack_env, tenants_dir),
+        TopicReader(stack_env, topics.COMMISSIONS) as commissions,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ingest.settings.http_port}", headers=plain
+        ) as http,
+    ):
+
+        async def payment(status: str, hours: int, **extra: str) -> int:
+            body = {"tenant": "aff", "order_id": "o-paid", "payment_id": "inv-1",
+                    "status": status, "occurred_at": (T + hours * HOUR).isoformat(),
+                    "amount": "200.00", "currency": "EUR", "payment_system": "demo-pay", **extra}  # fmt: skip
+            return (await http.post("/v1/payments", json=body)).status_code
+
+        sale = {"tenant": "aff", "order_id": "o-paid", "status": "Sale", "occurred_at": T.isoformat(),
+                "amount": "200.00", "currency": "EUR",
+                "contributors": [{"member_id": "aff-2", "via": "affiliation"}]}  # fmt: skip
+        answers = [(await http.post("/v1/orders", json=sale)).status_code]
+        answers.append(await payment("succeeded", 1))
+        await commissions.read_until(has(1), timeout=60)
+        answers.append(await payment("refunded", 2, refunded_amount="30.25"))
+        await commissions.read_until(has(2), timeout=60)
+        answers.append(await payment("refunded", 3))  # what was left of the payment
+        events = await commissions.read_until(has(3), timeout=60)
+        events = await commissions.settle(1.0)
+
+    assert answers == [202, 202, 202, 202]
+    # 10 % + 0.50 of 200.00 = 20.50; 20.50 * 30.25 / 200.00 = 3.100625 -> 3.10; the rest 17.40.
+    assert ledger(events, "o-paid") == [
+        ("commission.accrued", "aff-2", "20.50", "order_confirmed"),
+        ("commission.reversed", "aff-2", "-3.10", "order_partially_refunded"),
+        ("commission.reversed", "aff-2", "-17.40", "order_refunded"),
+    ]
