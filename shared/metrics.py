@@ -59,3 +59,9 @@ HTTP_SECONDS = Histogram(
     ["service", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+TENANT_RELOADS = Counter(
+    "orderflow_tenant_reloads_total",
+    "Reloads of changed tenant files: applied, partial (a bad file refused, the rest applied),"
+    " refused (nothing changed)",
+    ["outcome"],
+)

@@ -22,7 +22,7 @@ import uvicorn
 from faststream.kafka import KafkaBroker
 from starlette.routing import BaseRoute
 
-from orderflow.shared import tracing
+from orderflow.shared import tenant_reload, tracing
 from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate
 from orderflow.shared.http import build_app
 from orderflow.shared.kafka import make_broker, subscribe_batches
@@ -130,6 +130,9 @@ class Service:
         self._spawn(relay.run())
         for loop in parts.loops:
             self._spawn(loop(self._stopping))
+        if self.settings.tenants_reload_s > 0:
+            directory, poll = Path(self.settings.tenants_dir), self.settings.tenants_reload_s
+            self._spawn(tenant_reload.watch(directory, tenants, self._stopping, poll))
         self._server = uvicorn.Server(
             uvicorn.Config(
                 build_app(self.name, self._readiness, parts.routes, self.settings),

@@ -105,6 +105,9 @@ class ServiceSettings(HttpSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     tenants_dir: str = "config/tenants"
+    tenants_reload_s: float = Field(
+        2.0, ge=0, description="How often changed tenant files are looked for (0: never)"
+    )
     log_level: str = "INFO"
     shutdown_timeout_s: float = Field(8.0, description="SIGTERM -> exit, kept under 10 s")
     consumer_max_records: int = Field(500, ge=1)

@@ -190,6 +190,12 @@ class Notifications(_Model):
         return self
 
 
+class Import(_Model):
+    """The FTP drop (CONTRACTS §12): the tenant logs in with its id and this password."""
+
+    ftp_password: Secret | None = None
+
+
 class TenantConfig(_Model):
     tenant: str
     status_profile: StatusProfile = StatusProfile.LOYALTY
@@ -207,6 +213,7 @@ class TenantConfig(_Model):
     recurring: Recurring = Recurring()
     segments: tuple[Segment, ...] = ()  # CONTRACTS §11, shared/tenant_segments.py
     validation_rules: tuple[ValidationRule, ...] = ()
+    import_: Import = Field(Import(), alias="import")  # `import` is a Python keyword
 
     @field_validator("tenant")
     @classmethod
@@ -332,6 +339,11 @@ class TenantRegistry:
 
     def __contains__(self, tenant: object) -> bool:
         return tenant in self._by_tenant
+
+    def replace(self, other: TenantRegistry) -> None:
+        """Take `other`'s tenants and keys (a reload, shared/tenant_reload.py) in one step,
+        so every holder of this registry sees the new configuration."""
+        self._by_tenant, self._by_key = other._by_tenant, other._by_key
 
     def __len__(self) -> int:
         return len(self._by_tenant)
