@@ -118,8 +118,9 @@ def test_a_consumer_scales_on_its_groups_lag_within_the_partitions(
         assert trigger["metadata"]["offsetResetPolicy"] == "earliest"  # as the consumers start
 
 
-def test_the_dev_kafka_cluster_is_the_one_the_services_and_policies_expect() -> None:
-    docs = rendered("dev")
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_kafka_cluster_is_the_one_the_services_and_policies_expect(overlay: str) -> None:
+    docs = rendered(overlay)
     [kafka] = of_kind(docs, "Kafka")
     assert kafka["metadata"]["name"] == CLUSTER
     runtime = one(docs, "ConfigMap", "orderflow-runtime")["data"]
@@ -144,4 +145,8 @@ def test_the_dev_kafka_cluster_is_the_one_the_services_and_policies_expect() -> 
     ]
     assert [p["port"] for p in rule["ports"]] == [int(port)]
     replicas = sum(p["spec"]["replicas"] for p in brokers)
-    assert all(t["spec"]["replicas"] <= replicas for t in of_kind(docs, "KafkaTopic"))
+    for topic in of_kind(docs, "KafkaTopic"):
+        assert (
+            topic["spec"]["config"]["min.insync.replicas"] <= topic["spec"]["replicas"] <= replicas
+        )
+    assert kafka["spec"]["kafka"]["config"]["min.insync.replicas"] <= replicas
