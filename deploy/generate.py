@@ -205,7 +205,15 @@ def dev_tenants() -> dict[Path, str]:
     component = {
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
         "kind": "Component",
-        "configMapGenerator": [{"name": "orderflow-tenants", "files": sorted(files)}],
+        # A stable name: `kubectl apply` updates the ConfigMap in place, the kubelet updates
+        # the mounted files, and every service reloads them (ORDERFLOW_TENANTS_RELOAD_S).
+        "configMapGenerator": [
+            {
+                "name": "orderflow-tenants",
+                "files": sorted(files),
+                "options": {"disableNameSuffixHash": True},
+            }
+        ],
     }
     return {DEV_TENANTS / name: text for name, text in files.items()} | {
         DEV_TENANTS / "kustomization.yaml": render([component])
