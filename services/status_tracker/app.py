@@ -7,6 +7,7 @@ from pathlib import Path
 
 from orderflow.services.status_tracker import credit_handlers, events, handlers, payments_handlers
 from orderflow.services.status_tracker.domain import ExpiryRule
+from orderflow.services.status_tracker.http_api import OrdersApi
 from orderflow.services.status_tracker.recurring_api import RecurringApi
 from orderflow.services.status_tracker.recurring_state import Policy
 from orderflow.services.status_tracker.recurring_timers import RecurringTimers
@@ -66,6 +67,7 @@ def build(runtime: Runtime) -> Components:
             recurring.wake()
 
     recurring_api = RecurringApi(runtime.pool, runtime.tenants, policies, recurring_committed)
+    orders_api = OrdersApi(runtime.pool, runtime.tenants, runtime.relay.wake)
     return Components(
         handlers={
             topics.ORDER_REPORTS: partial(
@@ -79,7 +81,7 @@ def build(runtime: Runtime) -> Components:
                 payments_handlers.on_payment_reported, rules=payment_rules, recurring=policies
             ),
         },
-        routes=recurring_api.routes(),
+        routes=orders_api.routes() + recurring_api.routes(),
         loops=[timers.run, recurring.run],
         topics=events.EVENTS.written(),
     )

@@ -48,6 +48,15 @@ class StatusChangedData(LifecycleData):
     )
 
 
+class NoteAddedData(EventData):
+    """A note was added to the order (CONTRACTS §7); its text is read with the order's detail."""
+
+    note_id: str = Field(
+        description="The note's id", examples=["3f1c9a7e-0b5d-4e1a-9c2f-7d8e6b5a4c3d"]
+    )
+    author: str = Field(description="Who wrote it, as given", examples=["manager-3"])
+
+
 EVENTS = ServiceEvents(
     service="status-tracker",
     reads={
@@ -82,6 +91,7 @@ EVENTS = ServiceEvents(
                     LifecycleData,
                 ),
                 *PAYMENT_EVENTS,
+                EventType("order.note_added", "A note was added to the order", NoteAddedData),
             ),
         ),
         recurring_events.OUTPUT,

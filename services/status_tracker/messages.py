@@ -110,3 +110,23 @@ def outgoing(
         )
         for event in decision.events
     ]
+
+
+NOTE_ADDED = "order.note_added"
+
+
+def note_added(
+    tenant: str, order_id: str, note_id: str, author: str, at: datetime, correlation_id: str
+) -> Outgoing:
+    """`order.note_added` (CONTRACTS §7): who wrote which note, never its text."""
+    envelope = new_event(
+        type=NOTE_ADDED,
+        tenant=tenant,
+        order_id=order_id,
+        occurred_at=at,
+        causation_id=note_id,
+        correlation_id=correlation_id,
+        data={"note_id": note_id, "author": author},
+        discriminator=f"{tenant}:{order_id}:note:{note_id}",
+    )
+    return topics.ORDERS_LIFECYCLE, envelope, None

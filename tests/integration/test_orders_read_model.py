@@ -4,22 +4,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import asyncpg
 import pytest
 
-from orderflow.services.status_tracker import credit_handlers, handlers, read_model_store
-from orderflow.shared.envelope import Envelope, new_event
-from tests.batch_support import connect_service, records
+from orderflow.services.status_tracker import read_model_store
+from tests.batch_support import connect_service
+from tests.orders_support import T0, credited, credits_handled, handled, reported
 
 pytestmark = pytest.mark.integration
-T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-handle = partial(handlers.on_order_reported, rules={})
 ADDRESS = {"name": "Ada Lovelace", "line1": "1 Rue", "city": "Paris", "country": "FR"}
 
 
@@ -30,36 +27,6 @@ async def conn(stack_env: dict[str, str]) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
-
-
-def reported(
-    order_id: str, status: str, category: str | None, hours: float, **data: Any
-) -> Envelope:
-    report_id = f"{order_id}:{status}:{hours}"
-    return new_event(
-        type="order.reported",
-        tenant="shop",
-        order_id=order_id,
-        occurred_at=T0 + timedelta(hours=hours),
-        causation_id=report_id,
-        correlation_id=report_id,
-        data={
-            "report_id": report_id,
-            "status": status,
-            "category": category,
-            "source": "api",
-            "received_at": (T0 + timedelta(days=1, hours=hours)).isoformat(),
-            **data,
-        },
-    )
-
-
-async def handled(conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
-    batch = records(
-        "ingest.reports.v1", [(f"{e.tenant}:{e.order_id}".encode(), e.to_bytes()) for e in events]
-    )
-    async with conn.transaction():
-        await handle(conn, batch)
 
 
 async def view(conn: asyncpg.Connection, order_id: str) -> dict[str, Any]:
@@ -167,38 +134,14 @@ async def test_set_payments_before_and_after_the_first_report(conn: asyncpg.Conn
     assert row["payment_system"] == "paypal", "no succeeded payment: the reports' system"
 
 
-def credited(
-    kind: str, member_id: str, via: str, hours: float, confirmed: bool = False
-) -> Envelope:
-    data: dict[str, Any] = {"member_id": member_id, "via": via, "model": "explicit"}
-    if kind == "order.attributed":
-        data["confirmed"] = confirmed
-    else:
-        data["reason"] = "reassigned"
-    return new_event(
-        type=kind, tenant="shop", order_id="o-1", occurred_at=T0 + timedelta(hours=hours),
-        causation_id="c", correlation_id="c", data=data,
-        discriminator=f"{kind}:{member_id}:{hours}:{confirmed}",
-    )  # fmt: skip
-
-
-async def credits_handled(conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
-    batch = records(
-        "orders.attribution.v1",
-        [(f"{e.tenant}:{e.order_id}".encode(), e.to_bytes()) for e in events],
-    )
-    async with conn.transaction():
-        await credit_handlers.on_attribution(conn, batch)
-
-
 async def test_credits_and_the_sales_manager_follow_the_attribution_stream(
     conn: asyncpg.Connection,
 ) -> None:
-    manager = credited("order.attributed", "mgr-1", "sales_manager", 1)
+    manager = credited("o-1", "mgr-1", "sales_manager", 1)
     stream = [
         manager,
-        credited("order.attributed", "aff-1", "affiliation", 1),
-        credited("order.attributed", "mgr-1", "sales_manager", 2, confirmed=True),
+        credited("o-1", "aff-1", "affiliation", 1),
+        credited("o-1", "mgr-1", "sales_manager", 2, confirmed=True),
     ]
     await credits_handled(conn, stream)  # before the order's first report
     await credits_handled(conn, [manager])  # a redelivery changes nothing
@@ -216,6 +159,6 @@ async def test_credits_and_the_sales_manager_follow_the_attribution_stream(
     logged = await conn.fetchval("SELECT count(*) FROM order_attributions")
     assert logged == 3
 
-    await credits_handled(conn, [credited("order.attribution_voided", "mgr-1", "sales_manager", 3)])
+    await credits_handled(conn, [credited("o-1", "mgr-1", "sales_manager", 3, voided=True)])
     row = await view(conn, "o-1")
     assert (row["sales_manager_id"], row["sales_manager_confirmed"]) == (None, None)

@@ -121,6 +121,7 @@ def test_a_topic_reads_as_it_is_written(doc: dict[str, Any]) -> None:
         "order.expired",
     ]
     assert {"order.payment_recorded", "order.refunded"} <= set(types)
+    assert "order.note_added" in types
 
 
 def test_an_event_schema_is_the_envelope_with_its_type_and_data(doc: dict[str, Any]) -> None:

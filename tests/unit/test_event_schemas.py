@@ -127,7 +127,7 @@ def lifecycle(decision: tracker.Decision) -> list[Envelope]:
 
 
 def test_status_tracker_events_match_their_models() -> None:
-    """From ingest's own event through the tracker's decisions: all four types."""
+    """From ingest's own event through the tracker's decisions, and a note: every type."""
     confirmed = tracker_messages.report_from(
         ingest.reported_event(REPORT, "r-1", Category.CONFIRMED, AT)
     )
@@ -147,6 +147,7 @@ def test_status_tracker_events_match_their_models() -> None:
         for t in out.events
     }  # recurring.v1's are checked in test_recurring_events.py
     payments = {"order.payment_recorded", "order.refunded"}  # test_payments_events.py
+    events.append(tracker_messages.note_added("shop", "o-1", "n-1", "mgr-3", AT, "chain")[1])
     assert {e.type for e in events} == lifecycle_types - payments
     for event in events:
         assert_valid("status-tracker", topics.ORDERS_LIFECYCLE, event)

@@ -1,0 +1,160 @@
+"""One order as the reads show it (CONTRACTS §7): its summary, its detail, its timeline.
+
+The customer's name and the shipping address are personal data: they are returned in the
+detail (to the tenant's own keys, which the route checks) and never logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from orderflow.services.status_tracker import store, timeline
+from orderflow.services.status_tracker.order_payments import Payments
+from orderflow.services.status_tracker.orders_query import SUMMARY
+
+_ONE = "v.tenant = $1 AND v.order_id = $2 AND v.status IS NOT NULL"
+
+
+def money(value: Decimal | None, like: Decimal | None = None) -> str | None:
+    """A decimal string; a total (paid, refunded) padded to the scale of the order's amount,
+    as the CSV export writes it (never rounded)."""
+    if value is None:
+        return None
+    exponent = value.as_tuple().exponent
+    wanted = like.as_tuple().exponent if like is not None else 0
+    if isinstance(exponent, int) and isinstance(wanted, int) and wanted < exponent:
+        value = value.quantize(Decimal(1).scaleb(wanted))
+    return format(value, "f")
+
+
+def instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    manager = row["sales_manager_id"]
+    return {
+        "order_id": row["order_id"],
+        "status": row["status"],
+        "category": row["category"],
+        "has_ok": row["has_ok"],
+        "created_at": instant(row["created_at"]),
+        "updated_at": instant(row["updated_at"]),
+        "amount": money(row["amount"]),
+        "currency": row["currency"],
+        "customer_id": row["customer_id"],
+        "offer_id": row["offer_id"],
+        "offer_name": row["offer_name"],
+        "payment_system": row["payment_system"],
+        "items_count": row["items_count"],
+        "sales_manager": None
+        if manager is None
+        else {"member_id": manager, "confirmed": bool(row["sales_manager_confirmed"])},
+        "paid_amount": money(row["paid_amount"], row["amount"]),
+        "payment_plan": row["payment_plan"],
+    }
+
+
+async def exists(conn: asyncpg.Connection, tenant: str, order_id: str) -> bool:
+    found = await conn.fetchval(f"SELECT 1 FROM order_views v WHERE {_ONE}", tenant, order_id)
+    return found is not None
+
+
+async def detail(
+    conn: asyncpg.Connection, tenant: str, order_id: str, payments: Payments
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        f"SELECT {SUMMARY}, v.refunded_amount, o.expiry_due_at, d.customer_name, d.discounts,"
+        " d.metadata, d.shipping FROM order_views v"
+        " LEFT JOIN orders o ON o.tenant = v.tenant AND o.order_id = v.order_id"
+        " LEFT JOIN order_details d ON d.tenant = v.tenant AND d.order_id = v.order_id"
+        f" WHERE {_ONE}",
+        tenant,
+        order_id,
+    )
+    if row is None:
+        return None
+    keys = (tenant, order_id)
+    items = await conn.fetch(
+        "SELECT * FROM order_items WHERE tenant = $1 AND order_id = $2 ORDER BY line", *keys
+    )
+    credits = await conn.fetch(
+        "SELECT member_id, via, model, confirmed FROM order_credits"
+        " WHERE tenant = $1 AND order_id = $2 ORDER BY credited_at, member_id",
+        *keys,
+    )
+    return {
+        **summary(row),
+        "refunded_amount": money(row["refunded_amount"], row["amount"]),
+        "items": [_item(i) for i in items],
+        "discounts": json.loads(row["discounts"]) if row["discounts"] else [],
+        "metadata": json.loads(row["metadata"]) if row["metadata"] else None,
+        "customer": None
+        if row["customer_id"] is None
+        else {"id": row["customer_id"], "name": row["customer_name"]},
+        "shipping": json.loads(row["shipping"]) if row["shipping"] else None,
+        "payments": await payments.of_order(conn, tenant, order_id),
+        "credits": [dict(c) for c in credits],
+        "notes": [_note(n) for n in await _notes(conn, tenant, order_id)],
+        "expiry_due_at": instant(row["expiry_due_at"]),
+    }
+
+
+async def events(
+    conn: asyncpg.Connection, tenant: str, order_id: str, payments: Payments
+) -> list[dict[str, Any]] | None:
+    """The order's timeline, oldest first; None for an order the tracker does not know."""
+    order = (await store.load_many(conn, [(tenant, order_id)]))[(tenant, order_id)]
+    if not order.history:
+        return None
+    found = timeline.of_history(order.history)
+    for n in await _notes(conn, tenant, order_id):
+        found.append({"at": n["created_at"], "received_at": n["created_at"], "kind": "note",
+                      "note_id": n["note_id"], "author": n["author"], "text": n["text"]})  # fmt: skip
+    for a in await conn.fetch(
+        "SELECT * FROM order_attributions WHERE tenant = $1 AND order_id = $2", tenant, order_id
+    ):
+        found.append({"at": a["at"], "received_at": a["received_at"], "kind": "attributed",
+                      "member_id": a["member_id"], "via": a["via"], "confirmed": a["confirmed"]})  # fmt: skip
+    found += await payments.timeline(conn, tenant, order_id)
+    return [
+        {**e, "at": instant(e["at"]), "received_at": instant(e["received_at"])}
+        for e in timeline.ordered(found)
+    ]
+
+
+async def _notes(conn: asyncpg.Connection, tenant: str, order_id: str) -> list[asyncpg.Record]:
+    notes: list[asyncpg.Record] = await conn.fetch(
+        "SELECT * FROM order_notes WHERE tenant = $1 AND order_id = $2 ORDER BY created_at, note_id",
+        tenant,
+        order_id,
+    )
+    return notes
+
+
+def _note(n: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "note_id": n["note_id"],
+        "text": n["text"],
+        "author": n["author"],
+        "created_at": instant(n["created_at"]),
+    }
+
+
+def _item(i: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "sku": i["sku"],
+        "name": i["name"],
+        "quantity": i["quantity"],
+        "unit_price": money(i["unit_price"]),
+        "line_total": money(i["line_total"]),
+        "category": i["category"],
+        "offer_id": i["offer_id"],
+        "offer_name": i["offer_name"],
+    }
