@@ -16,9 +16,9 @@ import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
-from orderflow.shared import cli_dlq, cli_import, cli_replay, cli_tenants, outbox_cli
+from orderflow.shared import cli_dlq, cli_import, cli_replay, cli_tenants, ftp_drop, outbox_cli
 from orderflow.shared.cli_env import quiet_logs
-from orderflow.shared.cli_preflight import PreflightError, check_tenants, demo_defaults, taken_ports
+from orderflow.shared.cli_preflight import ftp_port, import_root, preflight
 from orderflow.shared.kafka_admin import ensure_topics
 from orderflow.shared.keep_alive import KeepAlive, status_lines
 from orderflow.shared.localmail import local_smtp
@@ -93,37 +93,19 @@ async def stack_command() -> int:
 
 
 async def run_command() -> int:
-    preflight()
+    tenants = preflight(os.environ)
     stop = _stop_requested()
     async with infrastructure() as env:
-        with local_mail(_data_dir() / "mail") as mail_env:
+        with (
+            local_mail(_data_dir() / "mail") as mail_env,
+            ftp_drop.serving(tenants, import_root(os.environ), ftp_port(os.environ)) as port,
+        ):
+            print(f"FTP drop on ftp://127.0.0.1:{port} (login: a tenant id)", flush=True)
             supervisor = Supervisor(_data_dir() / "logs", echo=True)
             try:
                 return await _run_services(supervisor, {**env, **mail_env}, stop)
             finally:
                 supervisor.stop_all()
-
-
-def preflight() -> None:
-    """Refuses to start, naming what to change, before the stack is up (cli_preflight)."""
-    tenants_dir = Path(os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"))
-    if tenants_dir.is_dir() and (filled := demo_defaults(tenants_dir, os.environ)):
-        print(
-            f"orderflow run: {len(filled)} DEMO_* secret(s) of {tenants_dir} unset: using the"
-            f" local values `make run` uses ({', '.join(filled)}); set them to override",
-            flush=True,
-        )
-    check_tenants(tenants_dir, os.environ)
-    base = int(os.environ.get("ORDERFLOW_HTTP_PORT", "8080"))
-    variable = f"ORDERFLOW_HTTP_PORT (the first of {len(SERVICES)} consecutive ports, now {base})"
-    ports = {f"{name} HTTP": (port, variable) for name, port in service_ports(base).items()}
-    if not os.environ.get("ORDERFLOW_SMTP_HOST"):
-        ports["local SMTP"] = (
-            int(os.environ.get("ORDERFLOW_SMTP_PORT", "2525")),
-            "ORDERFLOW_SMTP_PORT",
-        )
-    if problems := taken_ports("127.0.0.1", ports):
-        raise PreflightError("nothing was started:\n" + "\n".join(problems))
 
 
 @contextlib.contextmanager

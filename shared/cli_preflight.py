@@ -15,7 +15,8 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 from orderflow.shared.service import bind_socket
-from orderflow.shared.tenants import TenantConfigError, load_tenants
+from orderflow.shared.service_registry import SERVICES, service_ports
+from orderflow.shared.tenants import TenantConfigError, TenantRegistry, load_tenants
 
 _DEMO_VARIABLE_RE = re.compile(r"\$\{(DEMO_[A-Z0-9_]+)\}")
 
@@ -54,9 +55,9 @@ def demo_defaults(tenants_dir: Path, env: MutableMapping[str, str]) -> list[str]
     return unset
 
 
-def check_tenants(tenants_dir: Path, env: Mapping[str, str]) -> None:
+def check_tenants(tenants_dir: Path, env: Mapping[str, str]) -> TenantRegistry:
     try:
-        load_tenants(tenants_dir, env)
+        return load_tenants(tenants_dir, env)
     except TenantConfigError as exc:
         lines = "\n".join(str(problem) for problem in exc.problems)
         raise PreflightError(
@@ -64,3 +65,32 @@ def check_tenants(tenants_dir: Path, env: Mapping[str, str]) -> None:
             f"(`orderflow tenants check {tenants_dir}` checks them; ORDERFLOW_TENANTS_DIR "
             "names another directory)"
         ) from exc
+
+
+def import_root(env: Mapping[str, str]) -> Path:
+    return Path(env.get("ORDERFLOW_IMPORT_DIR", ".data/import"))
+
+
+def ftp_port(env: Mapping[str, str]) -> int:
+    return int(env.get("ORDERFLOW_FTP_PORT", "2121"))
+
+
+def preflight(env: MutableMapping[str, str]) -> TenantRegistry:
+    """`orderflow run`'s checks, in order; the tenants it will serve, or PreflightError."""
+    tenants_dir = Path(env.get("ORDERFLOW_TENANTS_DIR", "config/tenants"))
+    if tenants_dir.is_dir() and (filled := demo_defaults(tenants_dir, env)):
+        print(
+            f"orderflow run: {len(filled)} DEMO_* secret(s) of {tenants_dir} unset: using the"
+            f" local values `make run` uses ({', '.join(filled)}); set them to override",
+            flush=True,
+        )
+    tenants = check_tenants(tenants_dir, env)
+    base = int(env.get("ORDERFLOW_HTTP_PORT", "8080"))
+    variable = f"ORDERFLOW_HTTP_PORT (the first of {len(SERVICES)} consecutive ports, now {base})"
+    ports = {f"{name} HTTP": (port, variable) for name, port in service_ports(base).items()}
+    if not env.get("ORDERFLOW_SMTP_HOST"):
+        ports["local SMTP"] = (int(env.get("ORDERFLOW_SMTP_PORT", "2525")), "ORDERFLOW_SMTP_PORT")
+    ports["FTP drop"] = (ftp_port(env), "ORDERFLOW_FTP_PORT")
+    if problems := taken_ports("127.0.0.1", ports):
+        raise PreflightError("nothing was started:\n" + "\n".join(problems))
+    return tenants

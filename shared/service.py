@@ -38,13 +38,16 @@ from orderflow.shared.topics import TopicSpec, dead_letter_topic
 log = get_logger(__name__)
 
 
+Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+
 @dataclass
 class Components:
     """What a service contributes: handlers per logical topic, HTTP routes, background loops."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     routes: Sequence[BaseRoute] = field(default_factory=list)
-    loops: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
 
 

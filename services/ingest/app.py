@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from orderflow.services.ingest import events, handlers, payment_handlers
+from orderflow.services.ingest import events, handlers, import_drop, payment_handlers
 from orderflow.services.ingest.http_api import IngestApi
 from orderflow.services.ingest.settings import IngestSettings
 from orderflow.services.ingest.webhooks.routes import WebhookApi
 from orderflow.shared import topics
-from orderflow.shared.service import Components, Runtime
+from orderflow.shared.service import Components, Loop, Runtime
 
 NAME = "ingest"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,5 +33,17 @@ def build(runtime: Runtime) -> Components:
             ),
         },
         routes=[*api.routes(), *webhooks.routes()],
+        loops=[_import_drop(runtime, settings)],
         topics=events.EVENTS.written(),
+    )
+
+
+def _import_drop(runtime: Runtime, settings: IngestSettings) -> Loop:
+    """The FTP drop's watcher (import_drop.py)."""
+    return partial(
+        import_drop.watch,
+        pool=runtime.pool,
+        tenants=runtime.tenants,
+        root=Path(settings.import_dir),
+        poll_s=settings.import_poll_s,
     )

@@ -12,3 +12,7 @@ class IngestSettings(ServiceSettings):
     max_body_bytes: int = Field(1024 * 1024, description="413 above this (CONTRACTS §4: 1 MiB)")
     max_inflight_requests: int = Field(32, ge=1, description="429 with Retry-After beyond this")
     retry_after_s: int = 1
+    import_dir: str = Field(
+        ".data/import", description="The FTP drop: <dir>/<tenant>/incoming/ is imported"
+    )
+    import_poll_s: float = Field(1.0, ge=0, description="How often the drop is looked at (0: off)")
