@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import history
+from bench import history, segments
 from bench.chain import TENANT_PROGRAMME, full_chain
 from bench.chain_report import chain_text, goals_text, open_loop_text, replicas_text, rss_text
 from bench.document import NOTES, document
@@ -110,6 +110,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--import-rows", type=int, default=100_000, help="rows of the imported CSV")
     add("--output", type=Path, default=RESULTS, help="where the JSON goes")
     add("--history", type=Path, default=history.HISTORY, help="the history one line goes to")
+    segments.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         for name, value in QUICK.items():
@@ -119,6 +120,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.segments:
+        return segments.main(args, say)
     info = machine()  # before the stack starts: the load average is the machine's, not ours
     if args.import_only:
         return asyncio.run(_import_only(args, info))

@@ -22,15 +22,13 @@ import asyncpg
 from orderflow.services.rewards import segment_conditions, segment_messages
 from orderflow.services.rewards.customer_handlers import Segments
 from orderflow.services.rewards.customer_store import tenant_lock
-from orderflow.services.rewards.customers import Move
-from orderflow.shared import outbox, topics
-from orderflow.shared.envelope import Envelope, utcnow
+from orderflow.shared import topics
+from orderflow.shared.envelope import utcnow
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenant_segments import Segment, SegmentWhen
 
 log = get_logger(__name__)
-CHUNK = 20_000  # outbox rows per statement
 
 
 def definition_hash(when: SegmentWhen) -> str:
@@ -38,7 +36,7 @@ def definition_hash(when: SegmentWhen) -> str:
 
 
 class Params:
-    """Numbered statement parameters; `$1` is `now`, `$2` the tenant, `$3` the segment."""
+    """Numbered statement parameters, the first ones fixed (`now`, tenant, segment, …)."""
 
     def __init__(self, *first: object) -> None:
         self.values: list[object] = list(first)
@@ -48,28 +46,51 @@ class Params:
         return f"${len(self.values)}"
 
 
+# The segments.v1 envelope of each move (segment_messages.move_envelope, written in SQL: a
+# rebuild may move every customer, and building a million envelopes in Python would take
+# longer than the rebuild itself). The event id is a name-based UUID (MD5) of the rebuild's
+# cause, the type, the customer and the segment: stable, and new for each generation.
+_EVENTS = (
+    " INSERT INTO outbox (event_id, topic, key, value)"
+    " SELECT e.id, $5, convert_to(concat($2::text, ':', e.customer_id), 'UTF8'),"
+    ' convert_to(concat(\'{"event_id":"\', e.id, \'","type":"\', e.kind,'
+    ' \'","tenant":\', to_json($2::text), \',"order_id":null,"occurred_at":\','
+    " to_json($1::timestamptz), ',\"produced_at\":', to_json(now()),"
+    " ',\"causation_id\":', to_json($4::text), ',\"correlation_id\":', to_json($4::text),"
+    ' \',"schema":"orderflow.\', e.kind, \'/1","data":\','
+    " json_build_object('customer_id', e.customer_id, 'segment_id', $3::text), '}'), 'UTF8')"
+    " FROM (SELECT m.customer_id, m.kind, md5(concat_ws(chr(31), $4::text, m.kind,"
+    " m.customer_id, $3::text))::uuid::text AS id FROM moves m) AS e ORDER BY e.customer_id"
+)
+
+
 async def rebuild_segment(
-    conn: asyncpg.Connection, tenant: str, segment_id: str, when: SegmentWhen | None, now: datetime
-) -> list[Move]:
-    """Members of the segment recomputed from statistics (emptied when `when` is None)."""
-    params = Params(now, tenant, segment_id)
+    conn: asyncpg.Connection,
+    tenant: str,
+    segment_id: str,
+    when: SegmentWhen | None,
+    now: datetime,
+    cause: str,
+) -> int:
+    """Members of the segment recomputed from statistics (emptied when `when` is None), each
+    difference written to the outbox as its event, in one statement; how many moved."""
+    params = Params(now, tenant, segment_id, cause, topics.SEGMENTS)
     where = segment_conditions.predicate(when, params) if when is not None else "false"
-    rows = await conn.fetch(
-        # `$1::timestamptz IS NOT NULL` types `now` for a predicate that does not read it.
+    result: str = await conn.execute(
         "WITH target AS (SELECT c.customer_id FROM customers c WHERE c.tenant = $2"
-        f" AND $1::timestamptz IS NOT NULL AND {where}),"
+        f" AND {where}),"
         " entered AS (INSERT INTO segment_members (tenant, segment_id, customer_id)"
         " SELECT $2, $3, t.customer_id FROM target t WHERE NOT EXISTS (SELECT 1"
         " FROM segment_members m WHERE m.tenant = $2 AND m.segment_id = $3"
         " AND m.customer_id = t.customer_id) RETURNING customer_id),"
         " gone AS (DELETE FROM segment_members m WHERE m.tenant = $2 AND m.segment_id = $3"
         " AND NOT EXISTS (SELECT 1 FROM target t WHERE t.customer_id = m.customer_id)"
-        " RETURNING customer_id)"
-        " SELECT customer_id, true AS entered FROM entered"
-        " UNION ALL SELECT customer_id, false FROM gone",
+        " RETURNING customer_id),"
+        f" moves AS (SELECT customer_id, '{segment_messages.ENTERED}' AS kind FROM entered"
+        f" UNION ALL SELECT customer_id, '{segment_messages.LEFT}' FROM gone)" + _EVENTS,
         *params.values,
     )
-    return [Move(r["customer_id"], segment_id, r["entered"]) for r in rows]
+    return int(result.split()[-1])
 
 
 async def reset_timers(
@@ -116,13 +137,10 @@ async def rebuild_tenant(
     moved = 0
     for segment_id in [s.id for s in changed] + removed:
         segment = wanted.get(segment_id)
-        moves = await rebuild_segment(
-            conn, tenant, segment_id, segment.when if segment else None, now
-        )
         generation = stored[segment_id].generation + 1 if segment_id in stored else 1
         cause = f"segment-rebuild:{tenant}:{segment_id}:{generation}"
-        await _enqueue(conn, tenant, moves, now, cause)
-        moved += len(moves)
+        when = segment.when if segment else None
+        moved += await rebuild_segment(conn, tenant, segment_id, when, now, cause)
     await reset_timers(conn, tenant, segments, now)
     await conn.execute(
         "DELETE FROM segment_definitions WHERE tenant = $1 AND segment_id = ANY($2::text[])",
@@ -146,21 +164,6 @@ async def rebuild_tenant(
         moves=moved,
     )
     return moved
-
-
-async def _enqueue(
-    conn: asyncpg.Connection, tenant: str, moves: Sequence[Move], now: datetime, cause: str
-) -> None:
-    for start in range(0, len(moves), CHUNK):
-        rows: list[tuple[str, Envelope, bytes | None]] = [
-            (
-                topics.SEGMENTS,
-                segment_messages.move_envelope(tenant, m, now, cause, cause),
-                segment_messages.customer_key(tenant, m.customer_id),
-            )
-            for m in moves[start : start + CHUNK]
-        ]
-        await outbox.enqueue_many(conn, rows)
 
 
 class SegmentRebuild:

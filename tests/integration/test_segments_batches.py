@@ -17,8 +17,9 @@ import asyncpg
 import pytest
 
 from orderflow.services.rewards import customer_handlers, customer_store
-from orderflow.services.rewards.customers import Customer, members
+from orderflow.services.rewards.customers import Customer, Move, members
 from orderflow.services.rewards.segment_conditions import CustomerStats
+from orderflow.services.rewards.segment_messages import move_envelope
 from orderflow.services.rewards.segment_rebuild import rebuild_segment, rebuild_tenant
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
@@ -167,6 +168,17 @@ async def test_a_changed_definition_is_rebuilt_emitting_only_the_differences(
         ("seg:c-1", "entered", "loyal", "c-1"),
         ("seg:c-2", "entered", "loyal", "c-2"),
     ]  # one-timer had no members left to lose (nobody has a single order)
+    # The rebuild writes its envelopes in SQL: each is the one the live step would write.
+    row = await conn.fetchrow(
+        "SELECT event_id, value FROM outbox WHERE topic = $1 ORDER BY id DESC LIMIT 1",
+        topics.SEGMENTS,
+    )
+    written = Envelope.from_bytes(row["value"])
+    cause = "segment-rebuild:seg:loyal:2"
+    expected = move_envelope("seg", Move("c-2", "loyal", True), NOW, cause, cause)
+    assert written.event_id == row["event_id"] and written.occurred_at == NOW
+    ignored = {"event_id", "produced_at"}
+    assert written.model_dump(exclude=ignored) == expected.model_dump(exclude=ignored)
 
 
 async def test_the_sql_twin_of_every_condition_agrees_with_the_pure_one(
@@ -195,9 +207,10 @@ async def test_the_sql_twin_of_every_condition_agrees_with_the_pure_one(
             id=f"s-{index}", when=SegmentWhen.model_validate(when or {"min_orders": 1})
         )
         async with conn.transaction():
-            entered = {
-                m.customer_id
-                for m in await rebuild_segment(conn, "seg", segment.id, segment.when, NOW)
-            }
+            await rebuild_segment(conn, "seg", segment.id, segment.when, NOW, f"cause-{index}")
+        rows = await conn.fetch(
+            "SELECT customer_id FROM segment_members WHERE segment_id = $1", segment.id
+        )
+        entered = {r["customer_id"] for r in rows}
         expected = {c.customer_id for c in seeded if segment.id in members([segment], c.stats, NOW)}
         assert entered == expected, segment

@@ -1,0 +1,127 @@
+"""The two loads of `python -m bench --segments`: validations over HTTP, the rebuild in SQL.
+
+Validations: `clients` concurrent requests over keep-alive connections (one httpx client per
+worker process, `processes` processes), each POSTing a cart for a random seeded customer
+against every rule of the tenant, for `seconds`; the rate and the latency percentiles of the
+answers (all must be 200). Rebuild: the tenant's segments recomputed from scratch (no stored
+definitions, no members) over the seeded statistics, in one transaction, as at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from orderflow.services.rewards.segment_rebuild import rebuild_tenant
+from orderflow.shared.tenant_segments import Segment
+
+TENANT = "bench"
+CART = {
+    "amount": "42.00",
+    "currency": "EUR",
+    "items": [
+        {"sku": "sku-1", "quantity": 2, "unit_price": "15.00", "category": "shoes"},
+        {"sku": "sku-2", "quantity": 1, "unit_price": "12.00", "category": "socks"},
+    ],
+    "metadata": {"channel": "mobile_app"},
+}
+
+
+def seed_rows(count: int, now: datetime, rng: random.Random) -> list[tuple[Any, ...]]:
+    """Customers as the live step would have written them: most with one or two orders."""
+    rows = []
+    for n in range(count):
+        orders = 1 + int(rng.expovariate(0.5))
+        last = now - timedelta(seconds=rng.randint(0, 365 * 86400))
+        spent = f'{{"EUR": "{orders * rng.randint(10, 150)}.{rng.randint(0, 99):02d}"}}'
+        rows.append((TENANT, f"c-{n}", orders, spent, last - timedelta(days=orders * 9), last))
+    return rows
+
+
+async def seed(conn: asyncpg.Connection, count: int, now: datetime) -> float:
+    """COPY `count` customers' statistics; the seconds it took."""
+    started = time.perf_counter()
+    rows = seed_rows(count, now, random.Random(13))
+    columns = ["tenant", "customer_id", "orders_count", "spent", "first_purchase_at"]
+    await conn.copy_records_to_table(
+        "customers", records=rows, columns=[*columns, "last_purchase_at"]
+    )
+    return time.perf_counter() - started
+
+
+async def rebuild(
+    conn: asyncpg.Connection, segments: Sequence[Segment], now: datetime
+) -> tuple[float, int]:
+    """From scratch: seconds taken, and the moves (events) it wrote."""
+    await conn.execute("DELETE FROM segment_members WHERE tenant = $1", TENANT)
+    await conn.execute("DELETE FROM segment_definitions WHERE tenant = $1", TENANT)
+    await conn.execute("UPDATE customers SET segments_due_at = NULL WHERE tenant = $1", TENANT)
+    await conn.execute("DELETE FROM outbox")
+    await conn.execute("VACUUM ANALYZE customers")
+    started = time.perf_counter()
+    async with conn.transaction():
+        moves = await rebuild_tenant(conn, TENANT, segments, now)
+    return time.perf_counter() - started, moves
+
+
+async def _client(url: str, key: str, customers: int, seconds: float, clients: int) -> list[float]:
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    latencies: list[float] = []
+    rng = random.Random()
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as http:
+        warm_until = time.monotonic() + 1.0
+        until = warm_until + seconds
+
+        async def worker() -> None:
+            while (now := time.monotonic()) < until:
+                body = {"customer_id": f"c-{rng.randrange(customers)}", "order": CART}
+                started = time.perf_counter()
+                answer = await http.post(f"/v1/validations/{TENANT}", json=body)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"validation answered {answer.status_code}: {answer.text}")
+                if now >= warm_until:
+                    latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies
+
+
+def _process(args: tuple[str, str, int, float, int]) -> list[float]:
+    return asyncio.run(_client(*args))
+
+
+def validations(
+    url: str, key: str, customers: int, seconds: float, clients: int, processes: int
+) -> dict[str, float]:
+    """Requests/s and latency percentiles (ms) of `processes` x `clients` concurrent clients."""
+    per = max(1, clients // processes)
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        parts = pool.map(_process, [(url, key, customers, seconds, per)] * processes)
+    latencies = sorted(x for part in parts for x in part)
+    if not latencies:
+        raise RuntimeError("no validation answered")
+
+    def at(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
+
+    return {
+        "requests": len(latencies),
+        "per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": at(0.50),
+        "p99_ms": at(0.99),
+        "max_ms": round(latencies[-1] * 1000, 2),
+        "concurrency": per * processes,
+    }
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
