@@ -28,6 +28,7 @@ from demo.refund_demo import refund_lines
 from demo.sales_manager_demo import reassignment_lines
 from demo.scenarios import SCENARIOS, Expect, Scenario, plan
 from demo.sections import SECTIONS, render
+from demo.segments_demo import segment_lines
 from demo.system import System, SystemFailed, running_system
 from demo.tenants import (
     DEMO_EXPIRY_S,
@@ -98,6 +99,7 @@ async def _play(system: System, outlets: Outlets, secrets: dict[str, str], timeo
             say("\n".join(await outcome_lines(log, scenario, outlets)))
         say("\n".join(await reassignment_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await refund_lines(system.urls, secrets, log, timeout_s)))
+        say("\n".join(await segment_lines(system.urls, secrets, log, timeout_s)))
     if missing:
         _report_missing(missing, timeout_s)
         return 1

@@ -109,6 +109,7 @@ class ChallengeWhen(_Model):
     orders_in_days: OrdersInDays | None = None
     offer_in: Names | None = None
     category_in: Names | None = None
+    segment_in: Names | None = None  # the order's customer's segments (CONTRACTS §11)
 
 
 class Reward(_Model):
@@ -273,6 +274,10 @@ class TenantConfig(_Model):
             if unknown := rule.segments_named() - known:
                 reason = f"unknown segment(s) {sorted(unknown)}; segments: {sorted(known)}"
                 raise _fail(("validation_rules", index, "customer"), reason)
+        for index, challenge in enumerate(self.challenges):
+            if unknown := set(challenge.when.segment_in or ()) - known:
+                reason = f"unknown segment(s) {sorted(unknown)}; segments: {sorted(known)}"
+                raise _fail(("challenges", index, "when", "segment_in"), reason)
         return self
 
     def pending_payment_expiry(self) -> timedelta | None:

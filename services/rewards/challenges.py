@@ -63,6 +63,7 @@ def count(state: MemberState, order: CountedOrder, programme: Programme) -> Memb
         item_offers=order.item_offers,
         item_categories=order.item_categories,
         prior=_prior(state, order.confirmed_at, window(programme)),
+        customer_segments=order.customer_segments,
     )
     grants = tuple(
         entries.granted(order, challenge)

@@ -37,6 +37,7 @@ class Candidate:
     item_offers: frozenset[str]
     item_categories: frozenset[str]
     prior: MemberStats
+    customer_segments: frozenset[str] = frozenset()
 
 
 def first_order_of_member(_wanted: bool, candidate: Candidate) -> bool:
@@ -73,6 +74,12 @@ def category_in(categories: tuple[str, ...], candidate: Candidate) -> bool:
     return not candidate.item_categories.isdisjoint(categories)
 
 
+def segment_in(segments: tuple[str, ...], candidate: Candidate) -> bool:
+    """The order's customer was in one of `segments` once its confirmation counted (their
+    segments then, this order included: docs/segments.md)."""
+    return not candidate.customer_segments.isdisjoint(segments)
+
+
 Condition = Callable[[Any, Candidate], bool]
 
 CONDITIONS: dict[str, Condition] = {
@@ -81,6 +88,7 @@ CONDITIONS: dict[str, Condition] = {
     "orders_in_days": orders_in_days,
     "offer_in": offer_in,
     "category_in": category_in,
+    "segment_in": segment_in,
 }
 
 

@@ -10,7 +10,7 @@ events. `fire_due` is the durable timer's step: the same, for customers whose ti
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import asyncpg
@@ -18,6 +18,8 @@ import asyncpg
 from orderflow.services.rewards import customer_store, customers, segment_messages
 from orderflow.services.rewards.customer_store import CustomerKey
 from orderflow.services.rewards.customers import Customer, Move
+from orderflow.services.rewards.entries import Programme
+from orderflow.services.rewards.folds import MemberInput
 from orderflow.shared import consumer, inbox, outbox, topics
 from orderflow.shared.envelope import Envelope, utcnow
 from orderflow.shared.runner import Handler, Record
@@ -70,14 +72,37 @@ async def on_confirmed(
     keys = {(e.tenant, c) for e, c, _ in fresh}
     await customer_store.lock(conn, keys)
     before, now = await customer_store.load(conn, keys), clock()
-    decided = []
+    decided, at_orders = [], []
     for key in sorted(keys):
         mine = [(e, p) for e, c, p in fresh if (e.tenant, c) == key]
-        purchases = [p for _, p in mine]
-        customer, moves = customers.purchased(before[key], purchases, segments[key[0]], now)
+        purchases, tenant_segments = [p for _, p in mine], segments[key[0]]
+        customer, moves = customers.purchased(before[key], purchases, tenant_segments, now)
+        at_each = customers.segments_at_each(before[key], purchases, tenant_segments, now)
+        at_orders += [(key[0], p.order_id, s) for p, s in zip(purchases, at_each, strict=True)]
         last = mine[-1][0]
         decided.append(Decided(customer, moves, last.event_id, last.correlation_id))
+    await customer_store.record_segments(conn, [o for o in at_orders if o[2]])
     await save(conn, decided, now)
+
+
+async def with_customer_segments(
+    conn: asyncpg.Connection, fresh: Sequence[MemberInput], programmes: Mapping[str, Programme]
+) -> list[MemberInput]:
+    """Member facts with their order's customer segments, for tenants whose challenges
+    read them (`segment_in`); others unchanged, without a statement."""
+    wanted = {i.order.tenant for i in fresh} & {
+        t for t, p in programmes.items() if any(c.when.segment_in for c in p.challenges)
+    }
+    if not wanted:
+        return list(fresh)
+    keys = [(i.order.tenant, i.order.order_id) for i in fresh if i.order.tenant in wanted]
+    found = await customer_store.order_segments(conn, keys)
+    return [
+        replace(i, order=replace(i.order, customer_segments=found.get(key, frozenset())))
+        if (key := (i.order.tenant, i.order.order_id)) in found
+        else i
+        for i in fresh
+    ]
 
 
 async def fire_due(

@@ -143,3 +143,31 @@ async def clear_due(conn: asyncpg.Connection, keys: Sequence[CustomerKey]) -> No
         [t for t, _ in keys],
         [c for _, c in keys],
     )
+
+
+async def record_segments(
+    conn: asyncpg.Connection, orders: Sequence[tuple[str, str, frozenset[str]]]
+) -> None:
+    """Each counted order's customer segments right after it counted: what a challenge's
+    `segment_in` reads (a member's order may be decided later than its confirmation)."""
+    await conn.execute(
+        "UPDATE customer_orders o SET segments = s.segments::text[] FROM unnest($1::text[],"
+        " $2::text[], $3::text[]) AS s(tenant, order_id, segments)"
+        " WHERE o.tenant = s.tenant AND o.order_id = s.order_id",
+        [t for t, _, _ in orders],
+        [o for _, o, _ in orders],
+        ["{" + ",".join(f'"{x}"' for x in sorted(segs)) + "}" for _, _, segs in orders],
+    )
+
+
+async def order_segments(
+    conn: asyncpg.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], frozenset[str]]:
+    wanted = sorted(set(keys))
+    rows = await conn.fetch(
+        "SELECT o.tenant, o.order_id, o.segments FROM unnest($1::text[], $2::text[])"
+        " AS k(tenant, order_id) JOIN customer_orders o USING (tenant, order_id)",
+        [t for t, _ in wanted],
+        [o for _, o in wanted],
+    )
+    return {(r["tenant"], r["order_id"]): frozenset(r["segments"]) for r in rows}

@@ -84,3 +84,15 @@ def purchased(
     for purchase in purchases:
         stats = counted(stats, purchase)
     return evaluated(replace(customer, stats=stats), segments, now)
+
+
+def segments_at_each(
+    customer: Customer, purchases: Sequence[Purchase], segments: Sequence[Segment], now: datetime
+) -> list[frozenset[str]]:
+    """The customer's segments right after each purchase counted, in the order they count
+    (what a challenge's `segment_in` judges the order by)."""
+    stats, found = customer.stats, []
+    for purchase in purchases:
+        stats = counted(stats, purchase)
+        found.append(members(segments, stats, now))
+    return found

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 
 from orderflow.services.rewards import customer_queries, customer_store, validation
 from orderflow.services.rewards import validation_request as body
+from orderflow.services.rewards.customer_handlers import Segments
 from orderflow.shared import csv_stream
 from orderflow.shared.http_auth import READ, Caller, Keys
 from orderflow.shared.http_body import only_query, read_json
@@ -99,8 +100,10 @@ def _spent_cell(spent: dict[str, str]) -> str:
 
 
 class CustomersApi:
-    def __init__(self, pool: asyncpg.Pool, tenants: TenantRegistry) -> None:
-        self._pool, self._tenants = pool, tenants
+    def __init__(self, pool: asyncpg.Pool, tenants: TenantRegistry, segments: Segments) -> None:
+        # Segments as the service computes them (its steps hold the same map); validation
+        # rules as the registry has them now.
+        self._pool, self._tenants, self._segments = pool, tenants, segments
         self._keys = Keys(tenants)
 
     def routes(self) -> list[BaseRoute]:
@@ -115,7 +118,7 @@ class CustomersApi:
             return JSONResponse(found)
 
         async def segments(tenant: str, c: Caller = Depends(reads)) -> Response:
-            ids = [s.id for s in self._tenants.get(tenant).segments]
+            ids = [s.id for s in self._segments.get(tenant, ())]
             async with self._pool.acquire() as conn:
                 sizes = await customer_queries.sizes(conn, tenant, ids)
             return JSONResponse({"segments": [{"id": i, "size": sizes[i]} for i in ids]})
@@ -175,7 +178,7 @@ class CustomersApi:
         return router.routes
 
     def _segment(self, tenant: str, segment_id: str) -> None:
-        if segment_id not in {s.id for s in self._tenants.get(tenant).segments}:
+        if segment_id not in {s.id for s in self._segments.get(tenant, ())}:
             raise error(404, f"tenant {tenant!r} has no segment {segment_id!r}")
 
     async def _export_rows(self, tenant: str, segment_id: str) -> AsyncIterator[Sequence[Any]]:

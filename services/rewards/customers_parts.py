@@ -42,9 +42,10 @@ def build(runtime: Runtime) -> CustomerParts:
         settings.timer_batch_size,
         runtime.relay.wake,
     )
-    rebuild = SegmentRebuild(runtime.pool, segments, runtime.relay.wake)
+    reload_s = settings.tenants_reload_s
+    rebuild = SegmentRebuild(runtime.pool, tenants, segments, runtime.relay.wake, reload_s)
     return CustomerParts(
         on_lifecycle=partial(customer_handlers.on_confirmed, segments=segments),
-        routes=CustomersApi(runtime.pool, tenants).routes(),
+        routes=CustomersApi(runtime.pool, tenants, segments).routes(),
         loops=[rebuild.run, timers.run],
     )

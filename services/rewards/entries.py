@@ -81,6 +81,8 @@ class CountedOrder:
     item_offers: frozenset[str] = frozenset()
     item_categories: frozenset[str] = frozenset()
     cause: str = ""  # the event id of the input that got the order decided
+    # The order's customer's segments when its confirmation was counted (customer_orders).
+    customer_segments: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

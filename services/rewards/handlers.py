@@ -16,7 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
-from orderflow.services.rewards import folds, messages, records, store
+from orderflow.services.rewards import customer_handlers, folds, messages, records, store
 from orderflow.services.rewards.challenges import MemberDecision, window
 from orderflow.services.rewards.domain import Programme, approve
 from orderflow.services.rewards.facts import Fact, OrderBook
@@ -58,6 +58,7 @@ async def on_member_facts(
     fresh = [inputs[e.event_id] for e in consumer.first_seen(events, claimed)]
     if not fresh:
         return
+    fresh = await customer_handlers.with_customer_segments(conn, fresh, programmes)  # §11
     states = await records.load_members(conn, _spans(fresh, programmes))
     await _save_members(conn, folds.fold_members(states, fresh, programmes))
 

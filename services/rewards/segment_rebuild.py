@@ -1,4 +1,5 @@
-"""Rebuilding membership when a tenant changes a segment's definition, at start.
+"""Rebuilding membership when a tenant changes a segment's definition: at start, and when a
+reload of the tenant files (shared/tenant_reload.py) changes a tenant's segments.
 
 Each segment's definition hash is stored with its membership. At start, a segment whose hash
 changed (or that is new) is recomputed from the statistics in SQL, set-based: the predicate
@@ -12,6 +13,7 @@ second replica starting at the same time finds the hashes current and does nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,13 +22,13 @@ from datetime import datetime
 import asyncpg
 
 from orderflow.services.rewards import segment_conditions, segment_messages
-from orderflow.services.rewards.customer_handlers import Segments
 from orderflow.services.rewards.customer_store import tenant_lock
 from orderflow.shared import topics
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenant_segments import Segment, SegmentWhen
+from orderflow.shared.tenants import TenantRegistry
 
 log = get_logger(__name__)
 
@@ -167,18 +169,37 @@ async def rebuild_tenant(
 
 
 class SegmentRebuild:
-    """The start-up loop: rebuild every tenant once, retrying while the database is down."""
+    """Rebuilds at start, then whenever a tenant-file reload changes a tenant's segments.
+
+    `segments` is the map the live step, the timers and the routes hold: a changed tenant's
+    entry is replaced first (live updates use the new definitions from then on), then its
+    rebuild runs under the exclusive tenant lock, so nothing is left computed the old way.
+    """
 
     def __init__(
-        self, pool: asyncpg.Pool, segments: Segments, committed: Callable[[], None]
+        self,
+        pool: asyncpg.Pool,
+        tenants: TenantRegistry,
+        segments: dict[str, tuple[Segment, ...]],
+        committed: Callable[[], None],
+        poll_s: float,
     ) -> None:
-        self._pool, self._segments, self._committed = pool, segments, committed
+        self._pool, self._tenants, self._segments = pool, tenants, segments
+        self._committed, self._poll_s = committed, poll_s
+        self._built: dict[str, tuple[Segment, ...]] = {}
 
     async def rebuild(self, now: datetime | None = None) -> int:
+        wanted = {t: self._tenants.get(t).segments for t in self._tenants.tenants()}
         moved = 0
-        for tenant, segments in sorted(self._segments.items()):
+        for tenant, segments in sorted(wanted.items()):
+            if self._built.get(tenant) == segments:
+                continue
+            self._segments[tenant] = segments
             async with self._pool.acquire() as conn, conn.transaction():
                 moved += await rebuild_tenant(conn, tenant, segments, now or utcnow())
+            self._built[tenant] = segments
+        for gone in set(self._segments) - set(wanted):
+            del self._segments[gone]
         if moved:
             self._committed()
         return moved
@@ -187,9 +208,11 @@ class SegmentRebuild:
         while not stopping.is_set():
             try:
                 await self.rebuild()
-                return
             except Exception as exc:
                 if not is_transient(exc):
                     raise
                 log.warning("segments_rebuild_retrying", error_type=type(exc).__name__)
-                await asyncio.sleep(1.0)
+            if self._poll_s <= 0 and self._built:
+                return  # tenant files are not reloaded: the start-up rebuild was all
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self._poll_s or 1.0)

@@ -214,3 +214,28 @@ async def test_the_sql_twin_of_every_condition_agrees_with_the_pure_one(
         entered = {r["customer_id"] for r in rows}
         expected = {c.customer_id for c in seeded if segment.id in members([segment], c.stats, NOW)}
         assert entered == expected, segment
+
+
+async def test_a_member_fact_carries_its_order_customer_segments_at_confirmation(
+    conn: asyncpg.Connection,
+) -> None:
+    from orderflow.services.rewards.entries import CountedOrder, Programme
+    from orderflow.services.rewards.folds import MemberInput
+    from tests.segments_support import config
+
+    await confirm(conn, [confirmed("seg", f"o-{n}", "c-1", NOW - n * DAY) for n in range(2)])
+    await confirm(conn, [confirmed("seg", "o-2", "c-1", NOW - 2 * DAY)])  # the third: loyal
+    extra = "challenges: [{id: loyal-order, when: {segment_in: [loyal]}, reward: {points: 5}}]\n"
+    programmes = {"seg": Programme.of(config(extra=extra))}
+
+    def fact(order_id: str) -> MemberInput:
+        return MemberInput(CountedOrder("seg", "m-1", order_id, NOW, None, None), "chain")
+
+    found = await customer_handlers.with_customer_segments(
+        conn, [fact("o-0"), fact("o-2"), fact("o-unknown")], programmes
+    )
+    assert [sorted(i.order.customer_segments) for i in found] == [
+        ["one-timer", "recent"],
+        ["loyal", "recent"],
+        [],
+    ]  # o-0 and o-1 counted in one batch, each judged right after it counted; o-2 the third

@@ -160,3 +160,23 @@ async def refusals(http: httpx.AsyncClient, base: str) -> None:
             "/v1/validations/seg", json={}, headers={"Authorization": f"Bearer {OTHER_KEY}"}
         )
         assert answer.status_code == 403
+
+
+async def test_a_reloaded_definition_is_rebuilt_without_a_restart(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    tenants = write_segment_tenants(tmp_path / "tenants")
+    now = datetime.now(UTC)
+    async with running("rewards", stack_env, tenants, tenants_reload_s=0.5):
+        async with producer(stack_env) as send:
+            for n in range(2):
+                event = confirmed("seg", f"o-{n}", "c-1", now - timedelta(days=n))
+                await send(topics.ORDERS_LIFECYCLE, f"seg:o-{n}", event.to_bytes())
+        async with TopicReader(stack_env, topics.SEGMENTS) as reader:
+            await reader.read_until(lambda es: ("entered", "c-1", "recent") in moves(es), 60)
+            text = (tenants / "seg.yaml").read_text()
+            (tenants / "seg.yaml").write_text(text.replace("{min_orders: 3}", "{min_orders: 2}"))
+            found = await reader.read_until(lambda es: ("entered", "c-1", "loyal") in moves(es), 60)
+    assert ("entered", "c-1", "loyal") in moves(found)
+    rebuilt = [e for e in found if e.data["segment_id"] == "loyal"]
+    assert [e.causation_id for e in rebuilt] == ["segment-rebuild:seg:loyal:2"]

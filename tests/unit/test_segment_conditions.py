@@ -96,3 +96,24 @@ def test_the_example_of_the_contract_parses() -> None:
     tenant = config()
     assert [s.id for s in tenant.segments][:3] == ["loyal", "big-spenders", "recent"]
     assert tenant.segments[2].when.last_purchase_within == timedelta(days=90)
+
+
+def test_a_challenge_segment_in_holds_on_the_customer_segments_at_confirmation() -> None:
+    from orderflow.services.rewards.conditions import Candidate, MemberStats, completed
+    from orderflow.shared.tenants import ChallengeWhen
+
+    when = ChallengeWhen(segment_in=("loyal", "vip"))
+    seen = Candidate(
+        T0, Decimal(1), None, frozenset(), frozenset(), MemberStats(), frozenset({"loyal"})
+    )
+    assert completed(when, seen) is True
+    assert (
+        completed(when, Candidate(T0, Decimal(1), None, frozenset(), frozenset(), MemberStats()))
+        is False
+    )
+
+
+def test_a_challenge_naming_an_unknown_segment_is_refused() -> None:
+    text = "tenant: seg\nchallenges: [{id: c, when: {segment_in: [nope]}, reward: {points: 1}}]\n"
+    with pytest.raises(ValidationError, match="unknown segment"):
+        TenantConfig.model_validate(yaml.safe_load(text))
