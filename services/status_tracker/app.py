@@ -8,9 +8,12 @@ from pathlib import Path
 from orderflow.services.status_tracker import credit_handlers, events, handlers, payments_handlers
 from orderflow.services.status_tracker.domain import ExpiryRule
 from orderflow.services.status_tracker.http_api import OrdersApi
+from orderflow.services.status_tracker.payments_api import PaymentsApi
+from orderflow.services.status_tracker.payments_read import OrderPayments
 from orderflow.services.status_tracker.recurring_api import RecurringApi
 from orderflow.services.status_tracker.recurring_state import Policy
 from orderflow.services.status_tracker.recurring_timers import RecurringTimers
+from orderflow.services.status_tracker.sales_report_api import SalesReportApi
 from orderflow.services.status_tracker.settings import TrackerSettings
 from orderflow.services.status_tracker.timers import ExpiryTimers
 from orderflow.shared import topics
@@ -66,8 +69,10 @@ def build(runtime: Runtime) -> Components:
         if released:
             recurring.wake()
 
+    payments_api = PaymentsApi(runtime.pool, runtime.tenants, payment_rules, runtime.relay.wake)
+    sales_api = SalesReportApi(runtime.pool, runtime.tenants)
     recurring_api = RecurringApi(runtime.pool, runtime.tenants, policies, recurring_committed)
-    orders_api = OrdersApi(runtime.pool, runtime.tenants, runtime.relay.wake)
+    orders_api = OrdersApi(runtime.pool, runtime.tenants, runtime.relay.wake, OrderPayments())
     return Components(
         handlers={
             topics.ORDER_REPORTS: partial(
@@ -81,7 +86,10 @@ def build(runtime: Runtime) -> Components:
                 payments_handlers.on_payment_reported, rules=payment_rules, recurring=policies
             ),
         },
-        routes=orders_api.routes() + recurring_api.routes(),
+        routes=orders_api.routes()
+        + recurring_api.routes()
+        + payments_api.routes()
+        + sales_api.routes(),
         loops=[timers.run, recurring.run],
         topics=events.EVENTS.written(),
     )

@@ -84,6 +84,11 @@ class Payment:
     succeeded: PaymentReport | None  # the earliest report showing the money was taken
     refunds: tuple[Refund, ...]  # in upstream time
     made_at: datetime  # the payment's time: its earliest report
+    # What a later report does not repeat (a refund report seldom names the fee) is not
+    # lost: each of these is taken from the latest report that says it.
+    fee: Decimal | None = None
+    one_click: bool | None = None
+    share_percent: Decimal | None = None
 
     @property
     def status(self) -> PaymentStatus:
@@ -98,7 +103,7 @@ class Payment:
         """`amount - fee` of a payment that succeeded; None for one that never did."""
         if self.succeeded is None:
             return None
-        return self.state.amount - (self.state.fee or ZERO)
+        return self.state.amount - (self.fee or ZERO)
 
     @property
     def paid(self) -> Decimal:
@@ -116,7 +121,18 @@ def payment_of(reports: Iterable[PaymentReport]) -> Payment:
     state = ordered[-1]
     succeeded = next((r for r in ordered if r.status in _TAKEN), None)
     refunds = _refunds(ordered, state.amount)
-    return Payment(state.payment_id, state, succeeded, refunds, ordered[0].occurred_at)
+    return Payment(
+        state.payment_id,
+        state,
+        succeeded,
+        refunds,
+        ordered[0].occurred_at,
+        fee=next((r.fee for r in reversed(ordered) if r.fee is not None), None),
+        one_click=next((r.one_click for r in reversed(ordered) if r.one_click is not None), None),
+        share_percent=next(
+            (r.share_percent for r in reversed(ordered) if r.share_percent is not None), None
+        ),
+    )
 
 
 def _refunds(ordered: list[PaymentReport], amount: Decimal) -> tuple[Refund, ...]:

@@ -118,11 +118,11 @@ def _payment_recorded(fact: PaymentReport, payment: Payment, ledger: Ledger) -> 
         "status": state.status.value,
         "amount": money(state.amount),
         "currency": state.currency,
-        "fee": money(state.fee),
+        "fee": money(payment.fee),
         "funds_credited": money(payment.funds_credited),
         "payment_system": state.payment_system,
-        "one_click": state.one_click,
-        "share_percent": money(state.share_percent),
+        "one_click": payment.one_click,
+        "share_percent": money(payment.share_percent),
         "paid_amount": money(ledger.paid_amount),
     }
     return LifecycleEvent(

@@ -92,3 +92,17 @@ def test_payments_of_groups_by_payment_id() -> None:
         ("a", "succeeded"),
         ("b", "failed"),
     ]
+
+
+def test_what_a_later_report_leaves_out_is_taken_from_the_latest_that_says_it() -> None:
+    payment = payment_of(
+        [
+            pay("p1", "succeeded", 1, fee="2.00", share="40"),
+            pay("p1", "refunded", 2, refunded="1.00"),
+        ]
+    )
+    assert (payment.fee, payment.share_percent, payment.funds_credited) == (
+        Decimal("2.00"),
+        Decimal("40"),
+        Decimal("98.00"),
+    )
