@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -22,8 +24,10 @@ from starlette.routing import BaseRoute
 
 from orderflow.services.status_tracker import payments_commands, payments_read
 from orderflow.services.status_tracker import payments_query as q
+from orderflow.services.status_tracker.payments import PaymentStatus
 from orderflow.services.status_tracker.payments_handlers import NO_RULES, PaymentRules
 from orderflow.services.status_tracker.payments_plan import ManagerCommand, Refused
+from orderflow.services.status_tracker.sales_report import money
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.http_auth import READ, Caller, Keys
 from orderflow.shared.http_body import read_json
@@ -64,17 +68,50 @@ class PaymentView(BaseModel):
     recurring_order_id: str | None
 
 
+class SalesManager(BaseModel):
+    member_id: str
+    confirmed: bool
+
+
+class OrderSummary(BaseModel):
+    """The order summary (CONTRACTS §7)."""
+
+    order_id: str
+    status: str
+    category: str
+    has_ok: bool
+    created_at: str | None
+    updated_at: str | None
+    amount: str | None
+    currency: str | None
+    customer_id: str | None
+    offer_id: str | None
+    offer_name: str | None
+    payment_system: str | None
+    items_count: int
+    sales_manager: SalesManager | None
+    paid_amount: str | None
+    payment_plan: str
+
+
+CSV_ANSWER = {
+    "description": "RFC 4180, a header row",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
 class PaymentPage(BaseModel):
     payments: list[PaymentView]
     next_cursor: str | None
 
 
 def _filters(
-    status: list[str] | None = Query(None, description=f"Payment status{_OR}"),
-    payment_system: list[str] | None = Query(None, description=f"Payment system{_OR}"),
-    currency: list[str] | None = Query(None, description=f"Currency{_OR}"),
-    order_id: list[str] | None = Query(None, description=f"Order{_OR}"),
-    recurring_order_id: list[str] | None = Query(None, description=f"Recurring order{_OR}"),
+    status: list[PaymentStatus] = Query([], description=f"Payment status{_OR}"),
+    # Free text: any value is one to look for, so the schema leaves it untyped.
+    payment_system: Any = Query(None, description=f"Payment system, exact{_OR}"),
+    currency: list[str] = Query([], description=f"ISO 4217 code{_OR}"),
+    order_id: Any = Query(None, description=f"Order id, exact{_OR}"),
+    recurring_order_id: Any = Query(None, description=f"Recurring order id, exact{_OR}"),
     start: str | None = Query(
         None, alias="from", description="Made at or after (RFC 3339)", json_schema_extra=_INSTANT
     ),
@@ -119,7 +156,7 @@ class PaymentsApi:
                 self._manage(command),
                 methods=["POST"],
                 summary=f"{command.value.capitalize()} an order paid in parts (scope {MANAGE})",
-                responses=answers(None, 404, 409),
+                responses=answers((200, OrderSummary), 404, 409, description="Recorded"),
                 openapi_extra=json_body([], BY_BODY),
             )
         router.add_api_route(
@@ -136,7 +173,7 @@ class PaymentsApi:
             methods=["GET"],
             dependencies=[Depends(_filters)],
             summary="Every matching payment as CSV (scope orders:read)",
-            responses=answers(None),
+            responses={**answers(None), 200: CSV_ANSWER},
         )
         return router.routes
 
@@ -204,10 +241,31 @@ class PaymentsApi:
 
 
 async def _summary(conn: asyncpg.Connection, tenant: str, order_id: str) -> dict[str, Any]:
-    row = await conn.fetchrow(
+    """The §7 summary of the order just closed, from the orders read model."""
+    v = await conn.fetchrow(
         "SELECT * FROM order_views WHERE tenant = $1 AND order_id = $2", tenant, order_id
     )
-    return {"order_id": row["order_id"], "status": row["status"], "has_ok": row["has_ok"]}
+    manager = v["sales_manager_id"]
+    return {
+        "order_id": v["order_id"], "status": v["status"], "category": v["category"],
+        "has_ok": v["has_ok"], "created_at": _instant(v["created_at"]),
+        "updated_at": _instant(v["updated_at"]), "amount": _money(v["amount"]),
+        "currency": v["currency"], "customer_id": v["customer_id"], "offer_id": v["offer_id"],
+        "offer_name": v["offer_name"], "payment_system": v["payment_system"],
+        "items_count": v["items_count"],
+        "sales_manager": None if manager is None
+        else {"member_id": manager, "confirmed": bool(v["sales_manager_confirmed"])},
+        "paid_amount": money(v["paid_amount"], v["currency"]),
+        "payment_plan": v["payment_plan"],
+    }  # fmt: skip
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
 
 
 def _by(body: object) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from orderflow.services.status_tracker.payments import PaymentStatus
+from orderflow.shared.currencies import is_currency
 
 MULTI = ("status", "payment_system", "currency", "order_id", "recurring_order_id")
 NAMES = (*MULTI, "from", "to", "limit", "cursor")
@@ -53,6 +54,9 @@ def parse(params: Sequence[tuple[str, str]]) -> PaymentsQuery:
     for name in ("from", "to", "limit", "cursor"):
         if len(values.get(name, [])) > 1:
             errors.append((f"query.{name}", "must be given at most once"))
+    for code in values.get("currency", []):
+        if not is_currency(code):
+            errors.append(("query.currency", "must be an ISO 4217 code (upper case)"))
     known = {s.value for s in PaymentStatus}
     for status in values.get("status", []):
         if status not in known:

@@ -52,6 +52,12 @@ def _params(
     return None  # declared for the OpenAPI document; sales_report.parse reads the query
 
 
+def _answers() -> dict[int | str, dict[str, Any]]:
+    found = answers((200, SalesReport), description="JSON, or text/csv with format=csv")
+    found[200]["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    return found
+
+
 class SalesReportApi:
     def __init__(self, pool: asyncpg.Pool, tenants: TenantRegistry) -> None:
         self._pool = pool
@@ -65,7 +71,7 @@ class SalesReportApi:
             methods=["GET"],
             dependencies=[Depends(_params)],
             summary="Sales per payment system, offer, offer category or sales manager (orders:read)",
-            responses=answers((200, SalesReport), description="JSON, or text/csv with format=csv"),
+            responses=_answers(),
         )
         return list(router.routes)
 

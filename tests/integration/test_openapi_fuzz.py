@@ -38,7 +38,10 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = 30  # per operation and mode
 KEY = "fuzz-shop-key-0123456789"
-SCOPES = '["orders:write", "touchpoints:write", "orders:read", "sales:confirm", "recurring:manage"]'
+SCOPES = (
+    '["orders:write", "touchpoints:write", "orders:read", "sales:confirm", "recurring:manage",'
+    ' "orders:manage"]'
+)
 TENANTS = {
     "shop": (
         f"tenant: shop\nstatus_profile: loyalty\napi_keys: [{{key: {KEY}, scopes: {SCOPES}}}]\n"
@@ -95,6 +98,12 @@ KNOWN: dict[str, list[tuple[str, str, dict[str, Any], int]]] = {
         ("GET", "/v1/members/{tenant}/{member_id}/orders",
          {"path_parameters": {"tenant": "shop", "member_id": "m-1"}}, 200),
         ("GET", "/v1/kpis/{tenant}", {"path_parameters": {"tenant": "shop"}, "query": {"interval": "week"}}, 200),
+        ("GET", "/v1/payments/{tenant}", {"path_parameters": {"tenant": "shop"}}, 200),
+        ("GET", "/v1/reports/{tenant}/sales",
+         {"path_parameters": {"tenant": "shop"}, "query": {"by": "offer"}}, 200),
+        ("POST", "/v1/orders/{tenant}/{order_id}/complete",
+         {"path_parameters": {"tenant": "shop", "order_id": "o-unknown"}, "body": {"by": "ann"}},
+         404),
     ],
     "notifier": [
         ("GET", "/v1/inbox/{tenant}/{role}/{recipient_id}",

@@ -137,14 +137,14 @@ def within(at: datetime, data: dict[str, Any]) -> bool:
     )
 
 
-def share(
-    refunded: Decimal, line: Decimal, amount: Decimal | None, currency: str | None
-) -> Decimal:
+def share(refunded: Decimal, line: Any, amount: Decimal | None, currency: str | None) -> Decimal:
     """Half-even to minor units, exactly: the tie decided on an exact quotient."""
     if not amount or currency is None:
         return Decimal(0)
     with localcontext(prec=200):
-        return (refunded * line / amount).quantize(Decimal(1).scaleb(-minor_units(currency)))
+        return (refunded * Decimal(line) / amount).quantize(
+            Decimal(1).scaleb(-minor_units(currency))
+        )
 
 
 def order_rows(data: dict[str, Any], key: Any, lines: bool = False) -> list[dict[str, Any]]:
@@ -190,7 +190,7 @@ def payment_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({
             "key": (system,), "currency": currency, "payments": len(ps), "succeeded": len(ok),
             "amount": money(sum((p["amount"] for p in ok), Decimal(0)), currency),
-            "fees": money(sum((p["fee"] or 0 for p in ok), Decimal(0)), currency),
+            "fees": money(sum((p["fee"] or Decimal(0) for p in ok), Decimal(0)), currency),
             "funds_credited": money(sum((p["amount"] - (p["fee"] or 0) for p in ok), Decimal(0)), currency),
             "refunded": money(sum((p["refunded"] for p in ps), Decimal(0)), currency),
         })  # fmt: skip
