@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -22,12 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from orderflow.services.status_tracker import payments_commands, payments_read
+from orderflow.services.status_tracker import order_read, payments_commands, payments_read
 from orderflow.services.status_tracker import payments_query as q
+from orderflow.services.status_tracker.http_models import OrderSummary
+from orderflow.services.status_tracker.orders_query import SUMMARY
 from orderflow.services.status_tracker.payments import PaymentStatus
 from orderflow.services.status_tracker.payments_handlers import NO_RULES, PaymentRules
 from orderflow.services.status_tracker.payments_plan import ManagerCommand, Refused
-from orderflow.services.status_tracker.sales_report import money
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.http_auth import READ, Caller, Keys
 from orderflow.shared.http_body import read_json
@@ -66,32 +65,6 @@ class PaymentView(BaseModel):
     error_code: str | None
     comment: str | None
     recurring_order_id: str | None
-
-
-class SalesManager(BaseModel):
-    member_id: str
-    confirmed: bool
-
-
-class OrderSummary(BaseModel):
-    """The order summary (CONTRACTS §7)."""
-
-    order_id: str
-    status: str
-    category: str
-    has_ok: bool
-    created_at: str | None
-    updated_at: str | None
-    amount: str | None
-    currency: str | None
-    customer_id: str | None
-    offer_id: str | None
-    offer_name: str | None
-    payment_system: str | None
-    items_count: int
-    sales_manager: SalesManager | None
-    paid_amount: str | None
-    payment_plan: str
 
 
 CSV_ANSWER = {
@@ -241,31 +214,12 @@ class PaymentsApi:
 
 
 async def _summary(conn: asyncpg.Connection, tenant: str, order_id: str) -> dict[str, Any]:
-    """The §7 summary of the order just closed, from the orders read model."""
-    v = await conn.fetchrow(
-        "SELECT * FROM order_views WHERE tenant = $1 AND order_id = $2", tenant, order_id
+    row = await conn.fetchrow(
+        f"SELECT {SUMMARY} FROM order_views v WHERE v.tenant = $1 AND v.order_id = $2",
+        tenant,
+        order_id,
     )
-    manager = v["sales_manager_id"]
-    return {
-        "order_id": v["order_id"], "status": v["status"], "category": v["category"],
-        "has_ok": v["has_ok"], "created_at": _instant(v["created_at"]),
-        "updated_at": _instant(v["updated_at"]), "amount": _money(v["amount"]),
-        "currency": v["currency"], "customer_id": v["customer_id"], "offer_id": v["offer_id"],
-        "offer_name": v["offer_name"], "payment_system": v["payment_system"],
-        "items_count": v["items_count"],
-        "sales_manager": None if manager is None
-        else {"member_id": manager, "confirmed": bool(v["sales_manager_confirmed"])},
-        "paid_amount": money(v["paid_amount"], v["currency"]),
-        "payment_plan": v["payment_plan"],
-    }  # fmt: skip
-
-
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    return order_read.summary(row)
 
 
 def _by(body: object) -> str:

@@ -17,15 +17,13 @@ from typing import Any
 import asyncpg
 
 from orderflow.services.status_tracker import payments_query as q
+from orderflow.services.status_tracker.csv_export import CHUNK_ROWS, safe_cell
 
-CHUNK_ROWS = 5000
 FIELDS = (
     "payment_id", "order_id", "status", "occurred_at", "made_at", "succeeded_at", "amount",
     "currency", "fee", "funds_credited", "refunded_amount", "payment_system", "one_click",
     "share_percent", "error_code", "comment", "recurring_order_id",
 )  # fmt: skip
-# A spreadsheet runs a cell that begins with one of these: such a cell gets a leading `'`.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -70,17 +68,10 @@ async def page(conn: asyncpg.Connection, tenant: str, query: q.PaymentsQuery) ->
     return {"payments": [payment_json(r) for r in rows], "next_cursor": cursor}
 
 
-def safe_cell(value: object) -> str:
-    text = (
-        ""
-        if value is None
-        else "true"
-        if value is True
-        else "false"
-        if value is False
-        else str(value)
-    )
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def cell(value: object) -> str:
+    """A CSV cell as the orders export writes one: formula-safe, empty for none."""
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return safe_cell(text)
 
 
 async def stream_csv(
@@ -95,7 +86,7 @@ async def stream_csv(
     cursor = await conn.cursor(text, *args)
     while True:
         rows = await cursor.fetch(CHUNK_ROWS)
-        writer.writerows([safe_cell(v) for v in payment_json(r).values()] for r in rows)
+        writer.writerows([cell(v) for v in payment_json(r).values()] for r in rows)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from orderflow.services.status_tracker import sales_report as report
 from orderflow.services.status_tracker import sales_report_store as sql
 from orderflow.services.status_tracker.payments_query import QueryRejected
-from orderflow.services.status_tracker.payments_read import safe_cell
+from orderflow.services.status_tracker.payments_read import cell
 from orderflow.shared.http_auth import READ, Caller, Keys
 from orderflow.shared.http_errors import ApiError
 from orderflow.shared.http_openapi import answers
@@ -100,5 +100,5 @@ def _csv(rows: list[report.Row], columns: tuple[str, ...]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # RFC 4180
     writer.writerow(columns)
-    writer.writerows([safe_cell(row[c]) for c in columns] for row in rows)
+    writer.writerows([cell(row[c]) for c in columns] for row in rows)
     return buffer.getvalue().encode()

@@ -106,6 +106,8 @@ async def test_a_crm_order_paid_in_two_invoices_is_completed_by_its_manager(
         events = await lifecycle_of(
             stack_env, "deal-1", lambda es: bool(of_type(es, "order.confirmed"))
         )
+        detail = (await tracker.get("/v1/orders/crm/deal-1", headers=auth("crm"))).json()
+        timeline = (await tracker.get("/v1/orders/crm/deal-1/timeline", headers=auth("crm"))).json()
     assert done.status_code == 200, done.text
     summary = done.json()
     assert (summary["status"], summary["has_ok"], summary["paid_amount"]) == (
@@ -117,6 +119,14 @@ async def test_a_crm_order_paid_in_two_invoices_is_completed_by_its_manager(
     assert len(of_type(events, "order.confirmed")) == 1
     recorded = of_type(events, "order.payment_recorded")
     assert [e.data["paid_amount"] for e in recorded] == ["400.00", "700.00"]
+    assert [(p["payment_id"], p["share_percent"]) for p in detail["payments"]] == [
+        ("inv-1", "40"),
+        ("inv-2", "30"),
+    ]
+    kinds = [(e["kind"], e.get("payment_id")) for e in timeline["events"]]
+    assert ("payment", "inv-1") in kinds and ("payment", "inv-2") in kinds
+    closed = [e for e in timeline["events"] if e["kind"] == "status" and e["source"] == "manager"]
+    assert [e["status"] for e in closed] == ["Completed"]
 
 
 async def test_a_store_order_whose_charge_fails_expires_unconfirmed(
