@@ -16,11 +16,20 @@ import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
-from orderflow.shared import cli_dlq, cli_import, cli_replay, cli_tenants, ftp_drop, outbox_cli
+from orderflow.shared import (
+    cli_dlq,
+    cli_import,
+    cli_orders,
+    cli_replay,
+    cli_status,
+    cli_tenants,
+    ftp_drop,
+    outbox_cli,
+)
 from orderflow.shared.cli_env import quiet_logs
 from orderflow.shared.cli_preflight import ftp_port, import_root, preflight
 from orderflow.shared.kafka_admin import ensure_topics
-from orderflow.shared.keep_alive import KeepAlive, status_lines
+from orderflow.shared.keep_alive import KeepAlive
 from orderflow.shared.localmail import local_smtp
 from orderflow.shared.localstack import LocalStack
 from orderflow.shared.provision import (
@@ -200,12 +209,6 @@ def _print_table(urls: dict[str, str]) -> None:
     )
 
 
-async def status_command() -> int:
-    code, lines = await status_lines(_data_dir() / "status.json")
-    print("\n".join(lines))
-    return code
-
-
 def _data_dir() -> Path:
     return Path(os.environ.get("ORDERFLOW_DATA_DIR", ".data"))
 
@@ -218,14 +221,13 @@ def main(argv: list[str] | None = None) -> None:
     for name, command, text in (
         ("stack", stack_command, "Postgres + Kafka only; prints the env to use them"),
         ("run", run_command, "the stack and every service as separate processes"),
-        ("status", status_command, "each service of a running `orderflow run`: state, restarts"),
     ):
         commands.add_parser(name, help=text, description=text).set_defaults(
             run=lambda _args, command=command: command()
         )
     outbox = outbox_cli.add_commands(commands)
     outbox.set_defaults(run=lambda args: outbox_cli.run(args, list(SERVICES)))
-    for module in (cli_tenants, cli_import, cli_dlq, cli_replay):
+    for module in (cli_status, cli_tenants, cli_import, cli_dlq, cli_replay, cli_orders):
         module.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command not in ("stack", "run"):

@@ -17,7 +17,7 @@ import json
 from datetime import datetime
 
 from orderflow.shared import dead_letter_store as store
-from orderflow.shared.cli_env import connect
+from orderflow.shared.cli_env import connect, described
 
 
 def instant(text: str) -> datetime:
@@ -31,8 +31,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = commands.add_parser(
         "dlq",
         help="list, show and replay a service's dead letters",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **described(__doc__),
     )
     actions = parser.add_subparsers(dest="action", required=True)
     texts = {

@@ -7,12 +7,14 @@ is in `<data dir>/pgpass`. The same for Kafka: KAFKA_* settings, else ORDERFLOW_
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -96,3 +98,8 @@ def tenant_registry() -> TenantRegistry:
         return load_tenants(directory)
     except TenantConfigError as exc:
         raise NotFound(f"{exc}\n(`orderflow tenants check` says the same)") from exc
+
+
+def described(doc: str | None) -> dict[str, Any]:
+    """`add_parser` options showing a command's module docstring as its --help text."""
+    return {"description": doc, "formatter_class": argparse.RawDescriptionHelpFormatter}

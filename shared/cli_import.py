@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from orderflow.shared.cli_env import connect, quiet_logs, tenant_registry
+from orderflow.shared.cli_env import connect, described, quiet_logs, tenant_registry
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,8 +31,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     orders = kinds.add_parser(
         "orders",
         help="a CSV (header of §3.1 fields) or .jsonl file of order reports",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **described(__doc__),
     )
     orders.add_argument("file", type=Path, help="a .csv or .jsonl file")
     orders.add_argument("--tenant", required=True, help="the tenant the reports belong to")

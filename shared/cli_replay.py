@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from orderflow.shared.cli_dlq import instant
-from orderflow.shared.cli_env import connect
+from orderflow.shared.cli_env import connect, described
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,8 +20,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     reports = kinds.add_parser(
         "reports",
         help="ingest's stored reports of a tenant, again on ingest.reports.v1",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **described(__doc__),
     )
     reports.add_argument("--tenant", required=True)
     reports.add_argument("--since", type=instant, help="received at or after (ISO, with offset)")

@@ -11,6 +11,7 @@ import argparse
 import os
 from collections.abc import Iterator, Mapping
 
+from orderflow.shared.cli_env import described
 from orderflow.shared.tenants import TenantConfigError, load_tenants
 
 
@@ -40,8 +41,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     check = actions.add_parser(
         "check",
         help="validate every tenant file; exit 1 with `file: field.path: reason` lines",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **described(__doc__),
     )
     check.add_argument(
         "directory",

@@ -20,6 +20,7 @@ from datetime import datetime
 import asyncpg
 
 from orderflow.shared import outbox
+from orderflow.shared.cli_env import described
 from orderflow.shared.provision import schema_name
 
 
@@ -29,8 +30,7 @@ def add_commands(
     parser = commands.add_parser(
         "outbox",
         help="release parked outbox rows, or resend sent ones",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **described(__doc__),
     )
     actions = parser.add_subparsers(dest="action", required=True)
     release = actions.add_parser("release", help="re-queue parked rows once their cause is fixed")
