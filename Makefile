@@ -15,7 +15,7 @@ DEMO_SECRETS := DEMO_LOYALTY_API_KEY DEMO_LOYALTY_HOOK_SECRET DEMO_AFFILIATE_API
 	DEMO_STORE_WC_SECRET DEMO_STORE_HOOK_SECRET
 $(foreach v,$(DEMO_SECRETS),$(eval export $(v) ?= local-$(shell echo $(v) | tr 'A-Z_' 'a-z-')))
 
-.PHONY: install run demo test test-unit lint bench chaos docs lock clean
+.PHONY: install run demo test test-unit lint bench chaos docs lock clean chromium
 
 install: $(STAMP)
 
@@ -33,8 +33,16 @@ demo: install
 	$(BIN)/python -m demo
 
 # CI runs exactly this: lint and types first (fast), then every test on the embedded stack.
-test: lint
-	$(BIN)/pytest
+test: lint chromium
+	ORDERFLOW_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+
+# The tracking tag's browser test drives the system's Chromium (never a browser download):
+# installed from the distribution when missing and apt is there; the test fails without it.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@test -x $(CHROMIUM) || echo "no Chromium at $(CHROMIUM): the browser test will fail" >&2
 
 test-unit: install
 	$(BIN)/pytest tests/unit

@@ -29,6 +29,7 @@ from pydantic import (
 from yaml.error import MarkedYAMLError
 
 from orderflow.shared.tenant_segments import Segment, ValidationRule
+from orderflow.shared.tenant_tracking import Tracking
 from orderflow.shared.tenant_types import MAX_DAYS as MAX_DAYS  # re-exported
 from orderflow.shared.tenant_types import Duration, Name, Names, Percent, Secret
 from orderflow.shared.tenant_types import Money as Money  # re-exported
@@ -215,6 +216,7 @@ class TenantConfig(_Model):
     segments: tuple[Segment, ...] = ()  # CONTRACTS §11, shared/tenant_segments.py
     validation_rules: tuple[ValidationRule, ...] = ()
     import_: Import = Field(Import(), alias="import")  # `import` is a Python keyword
+    tracking: Tracking | None = None  # CONTRACTS §13, shared/tenant_tracking.py
 
     @field_validator("tenant")
     @classmethod
@@ -322,6 +324,15 @@ class TenantRegistry:
                 if _key_digest(secret) in self._by_key:
                     raise ValueError(f"tenant {config.tenant!r} uses an API key of another tenant")
                 self._by_key[_key_digest(secret)] = (secret, config, api_key.scopes)
+        for config in self._by_tenant.values():
+            # Public in a web page: were it also an API key, anyone could use that key.
+            if (
+                config.tracking
+                and _key_digest(config.tracking.publishable_key.encode()) in self._by_key
+            ):
+                raise ValueError(
+                    f"tenant {config.tenant!r}: tracking.publishable_key is an API key"
+                )
 
     def get(self, tenant: str) -> TenantConfig:
         try:
@@ -500,6 +511,11 @@ def _cross_tenant_problems(loaded: list[tuple[Path, TenantConfig]]) -> list[Tena
             if owner != config.tenant:
                 reason = f"the same API key is used by tenant {owner!r} ({owner_file})"
                 problems.append(TenantProblem(str(file), f"api_keys[{index}].key", reason))
+    for file, config in loaded:
+        # Public in a web page (CONTRACTS §13): were it also an API key, anyone could use it.
+        if config.tracking and _key_digest(config.tracking.publishable_key.encode()) in key_owners:
+            reason = "is an API key; a publishable key must be a key of its own"
+            problems.append(TenantProblem(str(file), "tracking.publishable_key", reason))
     return problems
 
 

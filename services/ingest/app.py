@@ -8,6 +8,7 @@ from pathlib import Path
 from orderflow.services.ingest import events, handlers, import_drop, payment_handlers
 from orderflow.services.ingest.http_api import IngestApi
 from orderflow.services.ingest.settings import IngestSettings
+from orderflow.services.ingest.tracking_api import TrackingApi
 from orderflow.services.ingest.webhooks.routes import WebhookApi
 from orderflow.shared import topics
 from orderflow.shared.service import Components, Loop, Runtime
@@ -24,6 +25,7 @@ def build(runtime: Runtime) -> Components:
     webhooks = WebhookApi(
         runtime.pool, runtime.tenants, settings, runtime.relay.wake, buckets=api.buckets
     )
+    tracking = TrackingApi(runtime.pool, runtime.tenants, settings, runtime.relay.wake)
     return Components(
         handlers={
             topics.ORDERS_INBOUND: partial(handlers.on_order_reports, tenants=runtime.tenants),
@@ -32,7 +34,7 @@ def build(runtime: Runtime) -> Components:
                 payment_handlers.on_payment_records, tenants=runtime.tenants
             ),
         },
-        routes=[*api.routes(), *webhooks.routes()],
+        routes=[*api.routes(), *webhooks.routes(), *tracking.routes()],
         loops=[_import_drop(runtime, settings)],
         topics=events.EVENTS.written(),
     )

@@ -16,3 +16,8 @@ class IngestSettings(ServiceSettings):
         ".data/import", description="The FTP drop: <dir>/<tenant>/incoming/ is imported"
     )
     import_poll_s: float = Field(1.0, ge=0, description="How often the drop is looked at (0: off)")
+    # CONTRACTS §13: the tracking tag, public, is limited per tenant and per client address.
+    tracking_tenant_per_s: float = Field(50.0, ge=0, description="Tag requests/s per tenant")
+    tracking_tenant_burst: int = Field(500, ge=1, description="Tag requests saved per tenant")
+    tracking_client_per_s: float = Field(1.0, ge=0, description="Tag requests/s per address")
+    tracking_client_burst: int = Field(10, ge=1, description="Tag requests saved per address")

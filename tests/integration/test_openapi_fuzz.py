@@ -39,14 +39,15 @@ pytestmark = pytest.mark.integration
 EXAMPLES = 30  # per operation and mode
 KEY = "fuzz-shop-key-0123456789"
 SCOPES = (
-    '["orders:write", "touchpoints:write", "orders:read", "sales:confirm", "recurring:manage",'
-    ' "orders:manage"]'
+    '["orders:write", "touchpoints:write", "payments:write", "orders:read", "sales:confirm",'
+    ' "recurring:manage", "orders:manage"]'
 )
 TENANTS = {
     "shop": (
         f"tenant: shop\nstatus_profile: loyalty\napi_keys: [{{key: {KEY}, scopes: {SCOPES}}}]\n"
         "webhook_secrets: {shopify: shopify-fuzz-secret, stripe: whsec_fuzz,"
         " woocommerce: wc-fuzz-secret}\n"
+        "tracking: {publishable_key: pk_fuzz_0123456789, allowed_origins: ['https://shop.example']}\n"
         "segments: [{id: loyal, when: {min_orders: 2}}, {id: recent, when: {last_purchase_within: 30d}}]\n"
         "validation_rules: [{id: min-basket, cart: {min_amount: '20.00', currency: EUR}},"
         " {id: loyal-only, customer: {segments_any: [loyal]}, metadata: {channel: {exists: true}}}]\n"
@@ -62,6 +63,16 @@ KNOWN: dict[str, list[tuple[str, str, dict[str, Any], int]]] = {
             "tenant": "shop", "touchpoint_id": "tp-1", "member_id": "m-1", "kind": "click",
             "customer_id": "c-1", "occurred_at": NOW,
         }}, 202),
+        ("POST", "/v1/payments", {"body": {
+            "tenant": "shop", "order_id": "o-known", "payment_id": "inv-1", "status": "succeeded",
+            "occurred_at": NOW, "amount": "5.00", "currency": "EUR", "payment_system": "acme",
+        }}, 202),
+        ("GET", "/v1/track/{tenant}/pixel.gif", {"path_parameters": {"tenant": "shop"},
+         "query": {"key": "pk_fuzz_0123456789", "order_id": "o-tag"}}, 200),
+        ("POST", "/v1/track/{tenant}", {"path_parameters": {"tenant": "shop"},
+         "headers": {"Origin": "https://shop.example"},
+         "body": {"key": "pk_fuzz_0123456789", "order_id": "o-tag-2"}}, 204),
+        ("GET", "/v1/track/{tenant}/tag.js", {"path_parameters": {"tenant": "shop"}}, 200),
     ],
     "attribution": [
         ("GET", "/v1/orders/{tenant}/{order_id}/attribution",
