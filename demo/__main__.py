@@ -37,6 +37,7 @@ from demo.tenants import (
     secret_env,
     write_demo_tenants,
 )
+from demo.tracking_demo import tracking_lines
 from demo.webhooks import WebhookReceiver
 from orderflow.shared.localmail import local_smtp
 from orderflow.shared.localstack import free_port
@@ -100,6 +101,7 @@ async def _play(system: System, outlets: Outlets, secrets: dict[str, str], timeo
         say("\n".join(await reassignment_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await refund_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await segment_lines(system.urls, secrets, log, timeout_s)))
+        say("\n".join(await tracking_lines(system.urls, log, timeout_s)))
     if missing:
         _report_missing(missing, timeout_s)
         return 1
