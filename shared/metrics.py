@@ -39,9 +39,9 @@ OUTBOX_PARKED = Gauge(
 )
 NOTIFICATIONS = Counter(
     "orderflow_notifications_total",
-    "Notification attempts recorded by the notifier, by channel and outcome "
+    "Notification attempts recorded by the notifier, by tenant, channel and outcome "
     "(sent, failed: final, retried: another attempt is scheduled)",
-    ["channel", "outcome"],
+    ["tenant", "channel", "outcome"],
 )
 STATUS_UNMAPPED = Counter(
     "orderflow_status_unmapped_total",
@@ -64,4 +64,9 @@ TENANT_RELOADS = Counter(
     "Reloads of changed tenant files: applied, partial (a bad file refused, the rest applied),"
     " refused (nothing changed)",
     ["outcome"],
+)
+TIMERS_FIRED = Counter(
+    "orderflow_timers_fired_total",
+    "Durable timers found due and fired, by timer loop (expiry_timers, approval_timers, ...)",
+    ["timer"],
 )

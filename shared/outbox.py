@@ -2,6 +2,11 @@
 
 A handler never publishes (STYLE principle 4): it calls `enqueue` inside its transaction,
 so the event exists if and only if the state change committed.
+
+Every event written here is a service's decision, so it is logged here once, at INFO, with
+ids only (`event_decided`: topic, type, event, tenant, order and cause ids; the consumed
+record's ids come from the bound context). It is logged inside the transaction: a batch that
+rolls back and is replayed record by record logs its decisions again.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import asyncpg
 
 from orderflow.shared import tracing
 from orderflow.shared.envelope import Envelope, record_key
+from orderflow.shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ async def enqueue(
         event.to_bytes(),
         _trace(event),
     )
+    _decided(topic, event)
 
 
 async def enqueue_many(
@@ -73,6 +82,20 @@ async def enqueue_many(
         keys,
         [e.to_bytes() for _, e, _ in items],
         [_trace(e) for _, e, _ in items],
+    )
+    for topic, event, _ in items:
+        _decided(topic, event)
+
+
+def _decided(topic: str, event: Envelope) -> None:
+    log.info(
+        "event_decided",
+        topic=topic,
+        type=event.type,
+        event_id=event.event_id,
+        tenant=event.tenant,
+        order_id=event.order_id,
+        causation_id=event.causation_id,
     )
 
 

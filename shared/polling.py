@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
+from orderflow.shared import metrics
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
 
@@ -29,6 +30,7 @@ async def poll_due(
         fired = 0
         try:
             fired = await fire_due()
+            metrics.TIMERS_FIRED.labels(name).inc(fired)
         except Exception as exc:
             if not is_transient(exc):
                 raise

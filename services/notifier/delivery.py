@@ -129,10 +129,12 @@ class DeliveryLoop:
                     await inbox_store.insert(conn, due, rendered)
                 await _enqueue_outcome(conn, due, sent, now, error)
         if isinstance(step, RetryAt):
-            metrics.NOTIFICATIONS.labels(due.channel, "retried").inc()
+            metrics.NOTIFICATIONS.labels(due.cause.tenant, due.channel, "retried").inc()
             log.info("notification_retry", attempts=due.attempts, reason=step.reason)
             return
-        metrics.NOTIFICATIONS.labels(due.channel, "sent" if sent else "failed").inc()
+        metrics.NOTIFICATIONS.labels(
+            due.cause.tenant, due.channel, "sent" if sent else "failed"
+        ).inc()
         log.info(
             "notification_sent" if sent else "notification_failed",
             attempts=due.attempts,

@@ -352,8 +352,16 @@ async def test_a_final_refusal_fails_at_once_with_notification_failed(
 
 
 def webhook_failures() -> float:
-    labels = {"channel": "webhook", "outcome": "failed"}
-    return REGISTRY.get_sample_value("orderflow_notifications_total", labels) or 0.0
+    """Final webhook failures of every tenant (the counter is labelled by tenant too)."""
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "orderflow_notifications"
+        for sample in metric.samples
+        if sample.name == "orderflow_notifications_total"
+        and sample.labels.get("channel") == "webhook"
+        and sample.labels.get("outcome") == "failed"
+    )
 
 
 # --- exactly once ------------------------------------------------------------------------

@@ -30,6 +30,15 @@ async def main():
         await producer.stop()
 
 asyncio.run(main())
+
+from datetime import UTC, datetime
+from orderflow.shared import outbox
+from orderflow.shared.envelope import new_event
+event = new_event(
+    type="order.confirmed", tenant="t1", order_id="o-1", occurred_at=datetime.now(UTC),
+    causation_id="r-1", correlation_id="r-1", data={"customer": {"email": "x@example.com"}},
+)
+outbox._decided("orders.lifecycle.v1", event)
 """
 
 
@@ -52,3 +61,11 @@ def test_every_stdout_line_is_json_aiokafka_and_stdlib_included() -> None:
     assert library["event"] == "failed here" and "ZeroDivisionError" in str(library["exception"])
     ours = next(line for line in lines if line["event"] == "decided")
     assert ours["tenant"] == "t1" and ours["email"] == "[redacted]"
+
+
+def test_a_decision_is_logged_at_info_with_ids_only() -> None:
+    [decided] = [line for line in _lines() if line["event"] == "event_decided"]
+    assert decided["level"] == "info" and decided["type"] == "order.confirmed"
+    assert decided["tenant"] == "t1" and decided["order_id"] == "o-1"
+    assert decided["causation_id"] == "r-1" and decided["topic"] == "orders.lifecycle.v1"
+    assert "data" not in decided and "example.com" not in json.dumps(decided)
