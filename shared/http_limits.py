@@ -67,17 +67,28 @@ class TenantBuckets:
     """`rate` tokens a second per tenant, at most `burst` saved; `rate` 0 turns it off."""
 
     def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int | None = None,
     ) -> None:
         self._rate, self._burst, self._clock = rate, burst, clock
         self._buckets: dict[str, _Bucket] = {}
+        # For keys the public chooses (client addresses): past `max_keys` the least recently
+        # charged bucket is forgotten, so memory stays bounded; forgetting only forgives (a
+        # new bucket starts full), and the oldest of many is the likeliest to be full anyway.
+        self._max_keys = max_keys
 
     def wait_s(self, tenant: str, cost: int = 1) -> float:
         """Take `cost` tokens and answer 0, or take none and answer how long until they exist."""
         if self._rate <= 0:
             return 0.0
         now = self._clock()
-        bucket = self._buckets.setdefault(tenant, _Bucket(float(self._burst), now))
+        bucket = self._buckets.pop(tenant, None) or _Bucket(float(self._burst), now)
+        self._buckets[tenant] = bucket  # most recently charged last
+        if self._max_keys is not None and len(self._buckets) > self._max_keys:
+            del self._buckets[next(iter(self._buckets))]
         bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self._rate)
         bucket.at = now
         if bucket.tokens >= cost:

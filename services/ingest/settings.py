@@ -21,3 +21,6 @@ class IngestSettings(ServiceSettings):
     tracking_tenant_burst: int = Field(500, ge=1, description="Tag requests saved per tenant")
     tracking_client_per_s: float = Field(1.0, ge=0, description="Tag requests/s per address")
     tracking_client_burst: int = Field(10, ge=1, description="Tag requests saved per address")
+    tracking_clients_tracked: int = Field(
+        100_000, ge=1, description="Client addresses whose tag limit is remembered at once"
+    )

@@ -67,7 +67,9 @@ class TrackingApi:
             settings.tracking_tenant_per_s, settings.tracking_tenant_burst
         )
         self._per_client = TenantBuckets(
-            settings.tracking_client_per_s, settings.tracking_client_burst
+            settings.tracking_client_per_s,
+            settings.tracking_client_burst,
+            max_keys=settings.tracking_clients_tracked,
         )
 
     def routes(self) -> list[BaseRoute]:

@@ -1,7 +1,8 @@
 """Raw inbound records on the Kafka path, fuzzed (issue 9 item 3): each record is processed
 or dead-lettered with a reason, and its partition goes on.
 
-Hypothesis draws rounds of records for `orders.inbound.v1` and `touchpoints.inbound.v1`:
+Hypothesis draws rounds of records for `orders.inbound.v1`, `touchpoints.inbound.v1` and
+`payments.inbound.v1`:
 arbitrary bytes, any JSON value, JSON nested far too deep, integer literals too long to
 parse, invalid UTF-8, and reports or touchpoints with their fields broken one or two at a
 time (wrong types, missing fields, instants outside the window, huge amounts, unknown
@@ -25,6 +26,7 @@ from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from orderflow.services.ingest.payments import parse_payment_record, payment_uuid
 from orderflow.services.ingest.reports import (
     ReportRejected,
     parse_report_record,
@@ -42,7 +44,7 @@ Raw = tuple[str, bytes | None, bytes]  # (logical topic, key, value)
 ROUNDS, RECORDS_PER_ROUND = 4, 30
 # What a record that can never succeed is dead-lettered as; anything else (an unexpected
 # error dead-lettered after its retries) means ingest failed on a record it should judge.
-REASONS = {"invalid_report", "invalid_touchpoint", "unknown_tenant"}
+REASONS = {"invalid_report", "invalid_touchpoint", "invalid_payment", "unknown_tenant"}
 AT = "2026-11-01T10:00:00Z"
 REPORT = {"tenant": "shop", "order_id": "o-1", "status": "OK", "occurred_at": AT}
 TOUCHPOINT = {
@@ -53,6 +55,17 @@ TOUCHPOINT = {
     "customer_id": "c-1",
     "occurred_at": AT,
 }
+PAYMENT = {
+    "tenant": "shop",
+    "order_id": "o-1",
+    "payment_id": "inv-1",
+    "status": "succeeded",
+    "occurred_at": AT,
+    "amount": "12.50",
+    "currency": "EUR",
+    "payment_system": "acme-pay",
+}
+INBOUND = [topics.ORDERS_INBOUND, topics.TOUCHPOINTS_INBOUND, topics.PAYMENTS_INBOUND]
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
     lambda inner: (
@@ -91,9 +104,11 @@ def nested(levels: int, leaf: object = 1) -> object:
 def bodies(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
     """`base` with a few fields broken, or extra ones added; sometimes left valid."""
     body = dict(base)
-    identity = "order_id" if base is REPORT else "touchpoint_id"
+    identity = {id(REPORT): "order_id", id(PAYMENT): "payment_id"}.get(id(base), "touchpoint_id")
     body[identity] = draw(st.sampled_from(["o-1", "o-2", "tp-1", "tp-2"]))  # repeats: duplicates
     fields = [*base, "amount", "currency", "metadata", "items", "payment", "extra"]
+    if base is PAYMENT:
+        fields += ["fee", "share_percent", "refunded_amount", "error_code", "comment", "one_click"]
     for _ in range(draw(st.integers(0, 2))):
         field = draw(st.sampled_from(fields))
         change = draw(st.integers(0, 3))
@@ -120,10 +135,12 @@ def key_of(body: dict[str, Any], id_field: str) -> bytes | None:
 
 @st.composite
 def records(draw: st.DrawFn) -> Raw:
-    topic = draw(st.sampled_from([topics.ORDERS_INBOUND, topics.TOUCHPOINTS_INBOUND]))
-    base, id_field = (
-        (REPORT, "order_id") if topic == topics.ORDERS_INBOUND else (TOUCHPOINT, "customer_id")
-    )
+    topic = draw(st.sampled_from(INBOUND))
+    base, id_field = {
+        topics.ORDERS_INBOUND: (REPORT, "order_id"),
+        topics.TOUCHPOINTS_INBOUND: (TOUCHPOINT, "customer_id"),
+        topics.PAYMENTS_INBOUND: (PAYMENT, "order_id"),
+    }[topic]
     shape = draw(st.sampled_from([0, 1, 2, 3, 4, 5] + [6] * 10))  # mostly reports, some valid
     if shape == 0:
         return topic, draw(st.none() | st.binary(max_size=8)), draw(st.binary(max_size=64))
@@ -151,6 +168,9 @@ def accepted(topic: str, key: bytes | None, value: bytes) -> str | None:
         if topic == topics.ORDERS_INBOUND:
             report = parse_report_record(key, value)
             return str(report_uuid(report)) if report.tenant in TENANTS_YAML else None
+        if topic == topics.PAYMENTS_INBOUND:
+            payment = parse_payment_record(key, value)
+            return str(payment_uuid(payment)) if payment.tenant in TENANTS_YAML else None
         touchpoint = parse_touchpoint_record(key, value)
         return str(touchpoint_uuid(touchpoint)) if touchpoint.tenant in TENANTS_YAML else None
     except ReportRejected:
@@ -202,6 +222,9 @@ def good(topic: str, n: int) -> tuple[bytes, bytes, str]:
     if topic == topics.ORDERS_INBOUND:
         body = {**REPORT, "order_id": f"good-{n}"}
         key, value = f"shop:good-{n}".encode(), json.dumps(body).encode()
+    elif topic == topics.PAYMENTS_INBOUND:
+        body = {**PAYMENT, "payment_id": f"good-{n}"}
+        key, value = b"shop:o-1", json.dumps(body).encode()
     else:
         body = {**TOUCHPOINT, "touchpoint_id": f"good-{n}"}
         key, value = b"shop:c-1", json.dumps(body).encode()
@@ -211,7 +234,8 @@ def good(topic: str, n: int) -> tuple[bytes, bytes, str]:
 
 
 def ids_of(event: Envelope) -> str:
-    return str(event.data["report_id"]) if event.type == "order.reported" else event.causation_id
+    reported = event.type in ("order.reported", "payment.reported")
+    return str(event.data["report_id"]) if reported else event.causation_id
 
 
 async def ids_on(env: dict[str, str], topic: str, until: str | None = None) -> set[str]:
@@ -231,6 +255,7 @@ async def test_every_raw_record_is_processed_or_dead_lettered_and_the_partition_
     rounds = draw_rounds()
     outbound = {topics.ORDERS_INBOUND: topics.ORDER_REPORTS}
     outbound[topics.TOUCHPOINTS_INBOUND] = topics.TOUCHPOINTS_RECORDED
+    outbound[topics.PAYMENTS_INBOUND] = topics.PAYMENT_REPORTS
     sent: list[tuple[str, int, str | None]] = []  # (topic, offset, id if accepted)
     async with running("ingest", stack_env, tenants_dir):
         for n, round_ in enumerate(rounds):
