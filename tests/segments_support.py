@@ -14,6 +14,7 @@ from orderflow.shared.tenant_segments import Segment, ValidationRule
 from orderflow.shared.tenants import TenantConfig
 
 KEY = "seg-key-0123456789abc"
+WRITE_ONLY_KEY = "seg-writer-0123456789abc"  # scope orders:write only: no reads
 SEGMENTS_YAML = """segments:
   - {id: loyal, when: {min_orders: 3}}
   - {id: big-spenders, when: {min_spent: {amount: "500.00", currency: EUR}}}
@@ -30,8 +31,9 @@ validation_rules:
 
 
 def segments_yaml(tenant: str, recent: str = "90d", key: str = KEY) -> str:
+    writer = f", {{key: {WRITE_ONLY_KEY}, scopes: [orders:write]}}" if key == KEY else ""
     return (
-        f"tenant: {tenant}\nstatus_profile: loyalty\napi_keys: ['{key}']\n"
+        f"tenant: {tenant}\nstatus_profile: loyalty\napi_keys: ['{key}'{writer}]\n"
         + SEGMENTS_YAML.replace("RECENT", recent)
     )
 

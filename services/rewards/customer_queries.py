@@ -44,6 +44,18 @@ async def customer(
     return {**member_view(row), "segments": list(row["segments"])}
 
 
+async def shopper(conn: asyncpg.Connection, tenant: str, customer_id: str) -> tuple[int, list[str]]:
+    """What validation needs of a customer: orders and segments (0 and none if unknown)."""
+    row = await conn.fetchrow(
+        "SELECT c.orders_count, ARRAY(SELECT m.segment_id FROM segment_members m"
+        " WHERE m.tenant = $1 AND m.customer_id = $2) AS segments"
+        " FROM customers c WHERE c.tenant = $1 AND c.customer_id = $2",
+        tenant,
+        customer_id,
+    )
+    return (0, []) if row is None else (row["orders_count"], list(row["segments"]))
+
+
 def member_view(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "customer_id": row["customer_id"],

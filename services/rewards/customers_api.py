@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from orderflow.services.rewards import customer_queries, customer_store, validation
+from orderflow.services.rewards import customer_queries, validation
 from orderflow.services.rewards import validation_request as body
 from orderflow.services.rewards.customer_handlers import Segments
 from orderflow.shared import csv_stream
@@ -211,7 +211,6 @@ class CustomersApi:
         shopper = validation.Shopper()
         if request.customer_id is not None and validation.needs_customer(rules):
             async with self._pool.acquire() as conn:
-                key = (tenant, request.customer_id)
-                known = (await customer_store.load(conn, [key]))[key]
-            shopper = validation.Shopper(known.stats.orders_count, known.segments)
+                count, segments = await customer_queries.shopper(conn, tenant, request.customer_id)
+            shopper = validation.Shopper(count, frozenset(segments))
         return body.answer(validation.verdicts(rules, body.cart_of(request.order), shopper))

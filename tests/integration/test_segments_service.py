@@ -18,7 +18,7 @@ import pytest
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 from tests.harness import TopicReader, producer, running
-from tests.segments_support import KEY, confirmed, write_segment_tenants
+from tests.segments_support import KEY, WRITE_ONLY_KEY, confirmed, write_segment_tenants
 
 pytestmark = pytest.mark.integration
 OTHER_KEY = "segb-key-0123456789abc"
@@ -156,6 +156,10 @@ async def refusals(http: httpx.AsyncClient, base: str) -> None:
                     404 if status == 200 and tenant == "segb" and "customers/" in path else status
                 )
                 assert answer.status_code == expected, (path, tenant, key, answer.text)
+        writer = {"Authorization": f"Bearer {WRITE_ONLY_KEY}"}
+        for path in paths:
+            answer = await anonymous.get(path.format(t="seg"), headers=writer)
+            assert answer.status_code == 403 and "orders:read" in answer.text, (path, answer.text)
         answer = await anonymous.post(
             "/v1/validations/seg", json={}, headers={"Authorization": f"Bearer {OTHER_KEY}"}
         )
