@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--segments-customers", type=int, default=1_000_000, help="customers seeded and rebuilt")
     add("--segments-seconds", type=float, default=10.0, help="seconds of validation load")
     add("--segments-clients", type=int, default=24, help="concurrent validation requests")
-    add("--segments-processes", type=int, default=1, help="client processes sharing them")
+    add("--segments-processes", type=int, default=3, help="client processes sharing them")
 
 
 async def _connect(env: dict[str, str]) -> asyncpg.Connection:

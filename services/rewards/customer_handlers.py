@@ -17,7 +17,7 @@ import asyncpg
 
 from orderflow.services.rewards import customer_store, customers, segment_messages
 from orderflow.services.rewards.customer_store import CustomerKey
-from orderflow.services.rewards.customers import Customer, Move
+from orderflow.services.rewards.customers import Customer, Move, Purchase
 from orderflow.services.rewards.entries import Programme
 from orderflow.services.rewards.folds import MemberInput
 from orderflow.shared import consumer, inbox, outbox, topics
@@ -69,20 +69,32 @@ async def on_confirmed(
     fresh = [(e, c, p) for e, c, p in fresh if (e.tenant, p.order_id) in counted]
     if not fresh:
         return
-    keys = {(e.tenant, c) for e, c, _ in fresh}
-    await customer_store.lock(conn, keys)
-    before, now = await customer_store.load(conn, keys), clock()
+    by_customer: dict[CustomerKey, list[tuple[Envelope, Purchase]]] = {}
+    for event, customer_id, purchase in fresh:
+        by_customer.setdefault((event.tenant, customer_id), []).append((event, purchase))
+    await customer_store.lock(conn, by_customer)
+    before, now = await customer_store.load(conn, by_customer), clock()
+    decided, at_orders = _decide(before, by_customer, segments, now)
+    await customer_store.record_segments(conn, at_orders)
+    await save(conn, decided, now)
+
+
+def _decide(
+    before: Mapping[CustomerKey, Customer],
+    by_customer: Mapping[CustomerKey, list[tuple[Envelope, Purchase]]],
+    segments: Segments,
+    now: datetime,
+) -> tuple[list[Decided], list[tuple[str, str, frozenset[str]]]]:
+    """Each customer's purchases in offset order: the decisions, and each order's segments."""
     decided, at_orders = [], []
-    for key in sorted(keys):
-        mine = [(e, p) for e, c, p in fresh if (e.tenant, c) == key]
+    for key, mine in sorted(by_customer.items()):
         purchases, tenant_segments = [p for _, p in mine], segments[key[0]]
         customer, moves = customers.purchased(before[key], purchases, tenant_segments, now)
         at_each = customers.segments_at_each(before[key], purchases, tenant_segments, now)
-        at_orders += [(key[0], p.order_id, s) for p, s in zip(purchases, at_each, strict=True)]
+        at_orders += [(key[0], p.order_id, s) for p, s in zip(purchases, at_each, strict=True) if s]
         last = mine[-1][0]
         decided.append(Decided(customer, moves, last.event_id, last.correlation_id))
-    await customer_store.record_segments(conn, [o for o in at_orders if o[2]])
-    await save(conn, decided, now)
+    return decided, at_orders
 
 
 async def with_customer_segments(
