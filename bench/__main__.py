@@ -17,6 +17,8 @@ On throwaway embedded stacks (temporary directories, free ports, durable Postgre
 Prints everything with the machine and the previous run's numbers, writes
 bench/results/latest.json and appends one line to bench/results/history.jsonl.
 `--quick` runs small sizes (a minute or two) while developing.
+`--recurring` runs only the recurring-charge benchmark (bench/recurring.py): 100,000 charges
+due at the same instant all published within 60 s, and the timer's cost when none is due.
 `--import` runs only the import benchmark (bench/import_file.py): `orderflow import orders`
 of `--import-rows` CSV rows through to ingest.reports.v1 (goal >= 10,000 rows/s).
 """
@@ -37,6 +39,7 @@ from bench.chain_report import chain_text, goals_text, open_loop_text, replicas_
 from bench.document import NOTES, document
 from bench.import_file import import_bench, import_text
 from bench.pipeline import two_hops
+from bench.recurring import recurring_bench, recurring_text
 from bench.report import machine, machine_text, single_text, table, write_json
 from demo.system import SystemFailed
 
@@ -67,6 +70,17 @@ async def _import_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
         }
         result = await import_bench(work, env, args.import_rows, args.timeout, say)
     say(import_text(result, info))
+    return 0
+
+
+async def _recurring_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    with tempfile.TemporaryDirectory(prefix="orderflow-bench-", ignore_cleanup_errors=True) as tmp:
+        work = Path(tmp)
+        tenants = {"ORDERFLOW_TENANTS_DIR": str(_tenant(work / "tenants"))}
+        env = {"BENCH_API_KEY": f"bench-{secrets.token_hex(16)}", **tenants}
+        orders, replicas = args.recurring_orders, args.recurring_replicas
+        result = await recurring_bench(work, env, orders, replicas, args.timeout, say)
+    say(recurring_text(result, info))
     return 0
 
 
@@ -108,6 +122,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--timeout", type=float, default=300.0, help="seconds allowed per run")
     add("--import", dest="import_only", action="store_true", help="only the import benchmark")
     add("--import-rows", type=int, default=100_000, help="rows of the imported CSV")
+    add("--recurring", action="store_true", help="only the recurring-charge benchmark")
+    add("--recurring-orders", type=int, default=100_000, help="recurring charges due at once")
+    add("--recurring-replicas", type=int, default=1, help="status tracker processes (1 or 2)")
     add("--output", type=Path, default=RESULTS, help="where the JSON goes")
     add("--history", type=Path, default=history.HISTORY, help="the history one line goes to")
     segments.add_arguments(parser)
@@ -125,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()  # before the stack starts: the load average is the machine's, not ours
     if args.import_only:
         return asyncio.run(_import_only(args, info))
+    if args.recurring:
+        return asyncio.run(_recurring_only(args, info))
     try:
         doc = asyncio.run(bench(args, info))
     except (SystemFailed, TimeoutError, RuntimeError) as exc:

@@ -13,6 +13,8 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from demo import recurring_demo
+
 EXAMPLE_TENANTS = Path(__file__).resolve().parent.parent / "config" / "tenants"
 EXPIRING_TENANT = "demo-store"
 DEMO_EXPIRY_S = 5
@@ -45,6 +47,7 @@ def write_demo_tenants(
         )
     expiring = target / f"{EXPIRING_TENANT}.yaml"
     expiring.write_text(with_expiry(expiring.read_text(), f"{DEMO_EXPIRY_S}s"))
+    recurring_demo.write_tenant(target)  # demo-subscriptions, charged every few seconds
     return target
 
 

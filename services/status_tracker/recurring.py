@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from orderflow.services.status_tracker.recurring_schedule import charge_due, retry_due
 from orderflow.services.status_tracker.recurring_state import (
@@ -105,78 +106,83 @@ def _stale(order: RecurringOrder, fact: Fact) -> str | None:
 
 def _apply(order: RecurringOrder, move: Move, fact: Fact, policy: Policy) -> Decision:
     status = _target(order, move)
-    moved = replace(order, status=status, version=order.version + 1)
-    new, requested, settled = _EFFECTS[move.effect](order, moved, fact, policy)
+    changes, requested, settled = _EFFECTS[move.effect](order, status, fact, policy)
     if status in (Status.COMPLETED, Status.FAILED):
-        new = replace(new, awaiting=False, next_payment_at=None, due_at=None)
+        changes |= {"awaiting": False, "next_payment_at": None, "due_at": None}
+    new = replace(order, status=status, version=order.version + 1, **changes)  # one copy
     return Decision(new, move, order.status, requested=requested, settled=settled)
 
 
-Applied = tuple[RecurringOrder, ChargeRequested | None, ChargeSettled | None]
+# What an effect changes (fields of RecurringOrder), and the charge asked for or settled.
+Applied = tuple[dict[str, Any], ChargeRequested | None, ChargeSettled | None]
 
 
-def _start(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+def _start(old: RecurringOrder, status: Status, fact: Fact, _: Policy) -> Applied:
     assert isinstance(fact, InitialPaid)
-    new = replace(new, anchor_at=fact.occurred_at, payments_made=1, sequence=2)
+    changes: dict[str, Any] = {"anchor_at": fact.occurred_at, "payments_made": 1, "sequence": 2}
     settled = ChargeSettled(1, 1, "succeeded", fact.occurred_at, fact.payment_system)
-    if new.status is not Status.COMPLETED:
-        new = _schedule(new, charge_due(fact.occurred_at, old.terms.interval, 2))
-    return new, None, settled
+    if status is not Status.COMPLETED:
+        changes |= _schedule(status, charge_due(fact.occurred_at, old.terms.interval, 2))
+    return changes, None, settled
 
 
-def _publish(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+def _publish(old: RecurringOrder, status: Status, fact: Fact, _: Policy) -> Applied:
     assert isinstance(fact, ChargeDue)
     # The charge's own due time: a charge released by activate keeps the time it fell due.
     requested = ChargeRequested(old.sequence, old.attempt, old.next_payment_at or fact.due_at)
-    return replace(new, awaiting=True, next_payment_at=None, due_at=None), requested, None
+    return {"awaiting": True, "next_payment_at": None, "due_at": None}, requested, None
 
 
-def _next(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+def _next(old: RecurringOrder, status: Status, fact: Fact, _: Policy) -> Applied:
     assert isinstance(fact, ChargeSucceeded) and old.anchor_at is not None
     settled = ChargeSettled(
         old.sequence, old.attempt, "succeeded", fact.occurred_at, fact.payment_system
     )
-    new = replace(new, payments_made=old.payments_made + 1, sequence=old.sequence + 1)
-    new = replace(new, attempt=1, awaiting=False)
-    if new.status is not Status.COMPLETED:
-        new = _schedule(new, charge_due(old.anchor_at, old.terms.interval, new.sequence))
-    return new, None, settled
+    sequence = old.sequence + 1
+    changes: dict[str, Any] = {
+        "payments_made": old.payments_made + 1, "sequence": sequence, "attempt": 1,
+        "awaiting": False,
+    }  # fmt: skip
+    if status is not Status.COMPLETED:
+        changes |= _schedule(status, charge_due(old.anchor_at, old.terms.interval, sequence))
+    return changes, None, settled
 
 
-def _finish(old: RecurringOrder, new: RecurringOrder, fact: Fact, policy: Policy) -> Applied:
+def _finish(old: RecurringOrder, status: Status, fact: Fact, policy: Policy) -> Applied:
     """The last charge succeeded (the initial one, for a plan of one payment)."""
     if isinstance(fact, InitialPaid):
-        return _start(old, new, fact, policy)
-    return _next(old, new, fact, policy)
+        return _start(old, status, fact, policy)
+    return _next(old, status, fact, policy)
 
 
-def _retry(old: RecurringOrder, new: RecurringOrder, fact: Fact, policy: Policy) -> Applied:
+def _retry(old: RecurringOrder, status: Status, fact: Fact, policy: Policy) -> Applied:
     assert isinstance(fact, ChargeFailed)
     settled = ChargeSettled(
         old.sequence, old.attempt, "processing", fact.occurred_at, fact.payment_system
     )
     retry = retry_due(fact.occurred_at, policy.retry_intervals, old.attempt)
-    return _schedule(replace(new, attempt=old.attempt + 1, awaiting=False), retry), None, settled
+    changes = {"attempt": old.attempt + 1, "awaiting": False, **_schedule(status, retry)}
+    return changes, None, settled
 
 
-def _hold(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
-    return replace(new, due_at=None), None, None
+def _hold(old: RecurringOrder, status: Status, fact: Fact, _: Policy) -> Applied:
+    return {"due_at": None}, None, None
 
 
-def _release(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+def _release(old: RecurringOrder, status: Status, fact: Fact, _: Policy) -> Applied:
     """A charge that fell due while paused is due at once."""
     assert isinstance(fact, Managed)
     due = old.next_payment_at
-    return replace(new, due_at=None if due is None else max(due, fact.at)), None, None
+    return {"due_at": None if due is None else max(due, fact.at)}, None, None
 
 
-def _stop(old: RecurringOrder, new: RecurringOrder, fact: Fact, _: Policy) -> Applied:
+def _stop(old: RecurringOrder, status: Status, fact: Fact, _: Policy) -> Applied:
     if not isinstance(fact, ChargeFailed):
-        return new, None, None
+        return {}, None, None
     settled = ChargeSettled(
         old.sequence, old.attempt, "failed", fact.occurred_at, fact.payment_system
     )
-    return new, None, settled
+    return {}, None, settled
 
 
 _EFFECTS = {
@@ -202,7 +208,7 @@ def _target(order: RecurringOrder, move: Move) -> Status:
     return move.to
 
 
-def _schedule(order: RecurringOrder, due: datetime | None) -> RecurringOrder:
+def _schedule(status: Status, due: datetime | None) -> dict[str, Any]:
     """The next attempt at `due`; while paused it is remembered but its timer is held."""
-    held = order.status is Status.PAUSED
-    return replace(order, next_payment_at=due, due_at=None if held else due)
+    held = status is Status.PAUSED
+    return {"next_payment_at": due, "due_at": None if held else due}
