@@ -21,6 +21,8 @@ bench/results/latest.json and appends one line to bench/results/history.jsonl.
 due at the same instant all published within 60 s, and the timer's cost when none is due.
 `--import` runs only the import benchmark (bench/import_file.py): `orderflow import orders`
 of `--import-rows` CSV rows through to ingest.reports.v1 (goal >= 10,000 rows/s).
+`--payments N` runs only the payments benchmark (bench/payments_in.py): N payment reports
+through POST /v1/payments to ingest.payments.v1 (goal >= 1,000 payments/s).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import asyncio
 import secrets
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from bench.chain import TENANT_PROGRAMME, full_chain
 from bench.chain_report import chain_text, goals_text, open_loop_text, replicas_text, rss_text
 from bench.document import NOTES, document
 from bench.import_file import import_bench, import_text
+from bench.payments_in import payments_bench, payments_text
 from bench.pipeline import two_hops
 from bench.recurring import recurring_bench, recurring_text
 from bench.report import machine, machine_text, single_text, table, write_json
@@ -61,27 +65,38 @@ async def bench(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, Any
     return document(info, pipeline, chain, args)
 
 
-async def _import_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
+Bench = Callable[[Path, dict[str, str]], Awaitable[dict[str, Any]]]
+
+
+async def _alone(
+    run: Bench, text: Callable[[dict[str, Any], dict[str, Any]], str], info: Any
+) -> int:
+    """One benchmark on its own throwaway stack, its text printed."""
     with tempfile.TemporaryDirectory(prefix="orderflow-bench-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         env = {
             "BENCH_API_KEY": f"bench-{secrets.token_hex(16)}",
             "ORDERFLOW_TENANTS_DIR": str(_tenant(work / "tenants")),
         }
-        result = await import_bench(work, env, args.import_rows, args.timeout, say)
-    say(import_text(result, info))
+        result = await run(work, env)
+    say(text(result, info))
     return 0
 
 
 async def _recurring_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
-    with tempfile.TemporaryDirectory(prefix="orderflow-bench-", ignore_cleanup_errors=True) as tmp:
-        work = Path(tmp)
-        tenants = {"ORDERFLOW_TENANTS_DIR": str(_tenant(work / "tenants"))}
-        env = {"BENCH_API_KEY": f"bench-{secrets.token_hex(16)}", **tenants}
-        orders, replicas = args.recurring_orders, args.recurring_replicas
-        result = await recurring_bench(work, env, orders, replicas, args.timeout, say)
-    say(recurring_text(result, info))
-    return 0
+    orders, replicas = args.recurring_orders, args.recurring_replicas
+    run: Bench = lambda work, env: recurring_bench(work, env, orders, replicas, args.timeout, say)  # noqa: E731
+    return await _alone(run, recurring_text, info)
+
+
+async def _import_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    run: Bench = lambda work, env: import_bench(work, env, args.import_rows, args.timeout, say)  # noqa: E731
+    return await _alone(run, import_text, info)
+
+
+async def _payments_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    run: Bench = lambda work, env: payments_bench(work, env, args, say)  # noqa: E731
+    return await _alone(run, payments_text, info)
 
 
 def _tenant(directory: Path) -> Path:
@@ -125,6 +140,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--recurring", action="store_true", help="only the recurring-charge benchmark")
     add("--recurring-orders", type=int, default=100_000, help="recurring charges due at once")
     add("--recurring-replicas", type=int, default=1, help="status tracker processes (1 or 2)")
+    add("--payments", type=int, default=0, help="only the payments benchmark, N reports")
     add("--output", type=Path, default=RESULTS, help="where the JSON goes")
     add("--history", type=Path, default=history.HISTORY, help="the history one line goes to")
     segments.add_arguments(parser)
@@ -144,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_import_only(args, info))
     if args.recurring:
         return asyncio.run(_recurring_only(args, info))
+    if args.payments:
+        return asyncio.run(_payments_only(args, info))
     try:
         doc = asyncio.run(bench(args, info))
     except (SystemFailed, TimeoutError, RuntimeError) as exc:
