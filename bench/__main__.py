@@ -19,6 +19,8 @@ bench/results/latest.json and appends one line to bench/results/history.jsonl.
 `--quick` runs small sizes (a minute or two) while developing.
 `--recurring` runs only the recurring-charge benchmark (bench/recurring.py): 100,000 charges
 due at the same instant all published within 60 s, and the timer's cost when none is due.
+`--read` runs only the orders read benchmark (bench/read.py): one tenant's `--read-orders`
+orders (1,000,000), filtered list pages, detail, timeline, CSV export (see its goals).
 `--import` runs only the import benchmark (bench/import_file.py): `orderflow import orders`
 of `--import-rows` CSV rows through to ingest.reports.v1 (goal >= 10,000 rows/s).
 `--payments N` runs only the payments benchmark (bench/payments_in.py): N payment reports
@@ -43,6 +45,7 @@ from bench.document import NOTES, document
 from bench.import_file import import_bench, import_text
 from bench.payments_in import payments_bench, payments_text
 from bench.pipeline import two_hops
+from bench.read import read_bench, read_text
 from bench.recurring import recurring_bench, recurring_text
 from bench.report import machine, machine_text, single_text, table, write_json
 from demo.system import SystemFailed
@@ -99,6 +102,12 @@ async def _payments_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
     return await _alone(run, payments_text, info)
 
 
+async def _read_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    orders, rounds = args.read_orders, args.read_rounds
+    run: Bench = lambda work, env: read_bench(work, env, env["BENCH_API_KEY"], orders, rounds, say)  # noqa: E731
+    return await _alone(run, read_text, info)
+
+
 def _tenant(directory: Path) -> Path:
     directory.mkdir(parents=True)
     text = "tenant: bench\nstatus_profile: loyalty\napi_keys: ['${BENCH_API_KEY}']\n"
@@ -141,6 +150,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--recurring-orders", type=int, default=100_000, help="recurring charges due at once")
     add("--recurring-replicas", type=int, default=1, help="status tracker processes (1 or 2)")
     add("--payments", type=int, default=0, help="only the payments benchmark, N reports")
+    add("--read", dest="read_only", action="store_true", help="only the orders read benchmark")
+    add("--read-orders", type=int, default=1_000_000, help="orders of the read benchmark's tenant")
+    add(
+        "--read-rounds",
+        type=int,
+        default=20,
+        help="requests per list filter (x10 detail, timeline)",
+    )
     add("--output", type=Path, default=RESULTS, help="where the JSON goes")
     add("--history", type=Path, default=history.HISTORY, help="the history one line goes to")
     segments.add_arguments(parser)
@@ -162,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_recurring_only(args, info))
     if args.payments:
         return asyncio.run(_payments_only(args, info))
+    if args.read_only:
+        return asyncio.run(_read_only(args, info))
     try:
         doc = asyncio.run(bench(args, info))
     except (SystemFailed, TimeoutError, RuntimeError) as exc:

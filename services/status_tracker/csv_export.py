@@ -8,6 +8,7 @@ running it. `sales_manager` is its member id; an absent value is an empty cell.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
@@ -82,11 +83,18 @@ async def stream(
     writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes doubled, fields quoted as needed
     writer.writerow([safe_cell(c) for c in columns])
     cursor = await conn.cursor(text, *args)
-    while True:
-        rows = await cursor.fetch(CHUNK_ROWS)
+    rows = await cursor.fetch(CHUNK_ROWS)
+    while True:  # the first chunk holds the header, even when no order matches
+        # Postgres makes the next chunk while this one is written (the other core's work).
+        upcoming = (
+            asyncio.ensure_future(cursor.fetch(CHUNK_ROWS)) if len(rows) == CHUNK_ROWS else None
+        )
+        await asyncio.sleep(0)  # lets it send its FETCH
         writer.writerows(rows)
-        yield buffer.getvalue().encode()
+        chunk = buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
-        if len(rows) < CHUNK_ROWS:
+        rows = await upcoming if upcoming is not None else []
+        yield chunk
+        if not rows:
             return

@@ -22,7 +22,7 @@ Interval = Literal["day", "week", "month"]
 assert set(Interval.__args__) == set(INTERVALS)  # type: ignore[attr-defined]
 
 
-def filters(
+async def filters(
     status: list[str] = Query([], description=f"External status, exact{_OR}"),
     category: list[Category] = Query([], description=f"Current category{_OR}"),
     has_ok: list[Literal["true", "false"]] = Query([], description="Has OK"),
@@ -47,24 +47,26 @@ def filters(
     return None
 
 
-def sort(sort: Sort | None = Query(None, description="Default -created_at (newest first)")) -> None:
+async def sort(
+    sort: Sort | None = Query(None, description="Default -created_at (newest first)"),
+) -> None:
     return None
 
 
-def paging(
+async def paging(
     limit: int | None = Query(None, ge=1, le=200, description="Orders per page (default 50)"),
     cursor: str | None = Query(None, description="The next_cursor of the previous page"),
 ) -> None:
     return None
 
 
-def columns(
+async def columns(
     columns: str | None = Query(None, description="Comma-separated summary fields (default all)"),
 ) -> None:
     return None
 
 
-def kpi_range(
+async def kpi_range(
     start: str | None = Query(
         None, alias="from", description="Created at or after (RFC 3339)", json_schema_extra=_INSTANT
     ),

@@ -61,47 +61,67 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def exists(conn: asyncpg.Connection, tenant: str, order_id: str) -> bool:
-    found = await conn.fetchval(f"SELECT 1 FROM order_views v WHERE {_ONE}", tenant, order_id)
-    return found is not None
+def _json_list(select: str, table: str, order: str) -> str:
+    return (
+        f"(SELECT coalesce(json_agg(json_build_object({select}) ORDER BY {order}), '[]')"
+        f" FROM {table} x WHERE x.tenant = v.tenant AND x.order_id = v.order_id)"
+    )
+
+
+_ITEMS = _json_list(
+    "'sku', x.sku, 'name', x.name, 'quantity', x.quantity, 'unit_price', x.unit_price::text,"
+    " 'line_total', x.line_total::text, 'category', x.category, 'offer_id', x.offer_id,"
+    " 'offer_name', x.offer_name",
+    "order_items",
+    "x.line",
+)
+_CREDITS = _json_list(
+    "'member_id', x.member_id, 'via', x.via, 'model', x.model, 'confirmed', x.confirmed",
+    "order_credits",
+    "x.credited_at, x.member_id",
+)
+_NOTES = _json_list(
+    "'note_id', x.note_id, 'text', x.text, 'author', x.author, 'created_at', x.created_at",
+    "order_notes",
+    "x.created_at, x.note_id",
+)
+# One statement, one round trip: the view, its details, lines, credits and notes.
+_DETAIL = (
+    f"SELECT {SUMMARY}, v.refunded_amount, o.expiry_due_at, d.customer_name, d.discounts,"
+    f" d.metadata, d.shipping, {_ITEMS} AS items, {_CREDITS} AS credits, {_NOTES} AS notes"
+    " FROM order_views v"
+    " LEFT JOIN orders o ON o.tenant = v.tenant AND o.order_id = v.order_id"
+    " LEFT JOIN order_details d ON d.tenant = v.tenant AND d.order_id = v.order_id"
+    f" WHERE {_ONE}"
+)
+
+
+def _loaded(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 async def detail(
     conn: asyncpg.Connection, tenant: str, order_id: str, payments: Payments
 ) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        f"SELECT {SUMMARY}, v.refunded_amount, o.expiry_due_at, d.customer_name, d.discounts,"
-        " d.metadata, d.shipping FROM order_views v"
-        " LEFT JOIN orders o ON o.tenant = v.tenant AND o.order_id = v.order_id"
-        " LEFT JOIN order_details d ON d.tenant = v.tenant AND d.order_id = v.order_id"
-        f" WHERE {_ONE}",
-        tenant,
-        order_id,
-    )
+    row = await conn.fetchrow(_DETAIL, tenant, order_id)
     if row is None:
         return None
-    keys = (tenant, order_id)
-    items = await conn.fetch(
-        "SELECT * FROM order_items WHERE tenant = $1 AND order_id = $2 ORDER BY line", *keys
-    )
-    credits = await conn.fetch(
-        "SELECT member_id, via, model, confirmed FROM order_credits"
-        " WHERE tenant = $1 AND order_id = $2 ORDER BY credited_at, member_id",
-        *keys,
-    )
+    notes = json.loads(row["notes"])
+    for n in notes:  # as the note's POST answered it
+        n["created_at"] = instant(datetime.fromisoformat(n["created_at"]))
     return {
         **summary(row),
         "refunded_amount": money(row["refunded_amount"], row["amount"]),
-        "items": [_item(i) for i in items],
-        "discounts": json.loads(row["discounts"]) if row["discounts"] else [],
-        "metadata": json.loads(row["metadata"]) if row["metadata"] else None,
+        "items": json.loads(row["items"]),
+        "discounts": _loaded(row["discounts"]) or [],
+        "metadata": _loaded(row["metadata"]),
         "customer": None
         if row["customer_id"] is None
         else {"id": row["customer_id"], "name": row["customer_name"]},
-        "shipping": json.loads(row["shipping"]) if row["shipping"] else None,
+        "shipping": _loaded(row["shipping"]),
         "payments": await payments.of_order(conn, tenant, order_id),
-        "credits": [dict(c) for c in credits],
-        "notes": [_note(n) for n in await _notes(conn, tenant, order_id)],
+        "credits": json.loads(row["credits"]),
+        "notes": notes,
         "expiry_due_at": instant(row["expiry_due_at"]),
     }
 
@@ -136,25 +156,3 @@ async def _notes(conn: asyncpg.Connection, tenant: str, order_id: str) -> list[a
         order_id,
     )
     return notes
-
-
-def _note(n: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "note_id": n["note_id"],
-        "text": n["text"],
-        "author": n["author"],
-        "created_at": instant(n["created_at"]),
-    }
-
-
-def _item(i: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "sku": i["sku"],
-        "name": i["name"],
-        "quantity": i["quantity"],
-        "unit_price": money(i["unit_price"]),
-        "line_total": money(i["line_total"]),
-        "category": i["category"],
-        "offer_id": i["offer_id"],
-        "offer_name": i["offer_name"],
-    }

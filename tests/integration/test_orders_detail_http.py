@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from orderflow.services.status_tracker import csv_export
 from orderflow.shared.envelope import Envelope
 from tests.infra import Infra
 from tests.orders_support import (
@@ -204,3 +205,13 @@ async def test_csv_export_takes_the_list_filters_and_chosen_columns(stack: Stack
         "/v1/orders/shop/export.csv", columns="order_id,amount,sales_manager", has_ok="false"
     )
     assert rows_of(response.text) == [["order_id", "amount", "sales_manager"], ["x-1", "1.00", ""]]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3])
+async def test_csv_export_is_the_same_whatever_the_chunk_size(
+    stack: Stack, chunk_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = (await stack.get("/v1/orders/shop/export.csv", sort="order_id")).text
+    monkeypatch.setattr(csv_export, "CHUNK_ROWS", chunk_rows)
+    assert (await stack.get("/v1/orders/shop/export.csv", sort="order_id")).text == whole
+    assert len(rows_of(whole)) == 4
