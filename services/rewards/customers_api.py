@@ -28,7 +28,7 @@ from orderflow.shared.http_errors import ApiError, error
 from orderflow.shared.http_openapi import answers, json_body, ref
 from orderflow.shared.tenants import TenantRegistry
 
-CUSTOMER = "/v1/customers/{tenant}/{customer_id}"
+CUSTOMER = "/v1/customers/{tenant}/{customer_id:path}"  # a customer id may hold a slash
 SEGMENTS = "/v1/segments/{tenant}"
 SEGMENT = "/v1/segments/{tenant}/{segment_id}"
 VALIDATIONS = "/v1/validations/{tenant}"

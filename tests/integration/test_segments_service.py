@@ -41,6 +41,7 @@ async def scenario(stack_env: dict[str, str], port: int) -> None:
         confirmed("seg", "o-2", "c-1", now - timedelta(days=3), "150.00"),
         confirmed("seg", "o-3", "c-1", now - timedelta(days=9), "100.00"),
         confirmed("seg", "o-4", "=HYPERLINK(1)", now - timedelta(days=30), "5.00", "USD"),
+        confirmed("seg", "o-5", "shop/42", now - timedelta(days=30), "1.00"),
     ]
     async with producer(stack_env) as send:
         for event in [*events, events[0]]:  # one delivered twice
@@ -52,8 +53,9 @@ async def scenario(stack_env: dict[str, str], port: int) -> None:
     assert {("entered", "c-1", "recent"), ("left", "c-1", "recent")} <= moves(found)
     assert membership(found) == {
         "c-1": {"loyal", "big-spenders", "lapsed"}, "=HYPERLINK(1)": {"one-timer", "lapsed"},
+        "shop/42": {"one-timer", "lapsed"},
     }  # fmt: skip
-    assert keys == {b"seg:c-1", b"seg:=HYPERLINK(1)"}
+    assert keys == {b"seg:c-1", b"seg:=HYPERLINK(1)", b"seg:shop/42"}
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {KEY}"}) as http:
         await reads(http)
@@ -75,22 +77,23 @@ async def reads(http: httpx.AsyncClient) -> None:
     assert one["orders_count"] == 3 and one["spent"] == {"EUR": "550.00"}
     assert one["segments"] == ["big-spenders", "lapsed", "loyal"]
     assert (await http.get("/v1/customers/seg/c-9")).status_code == 404
+    assert (await http.get("/v1/customers/seg/shop/42")).json()["segments"] == [
+        "lapsed",
+        "one-timer",
+    ]
     sizes = (await http.get("/v1/segments/seg")).json()["segments"]
     assert sizes == [
         {"id": "loyal", "size": 1}, {"id": "big-spenders", "size": 1}, {"id": "recent", "size": 0},
-        {"id": "lapsed", "size": 2}, {"id": "one-timer", "size": 1},
+        {"id": "lapsed", "size": 3}, {"id": "one-timer", "size": 2},
     ]  # fmt: skip
-    first = (await http.get("/v1/segments/seg/lapsed/customers", params={"limit": 1})).json()
-    second = (
-        await http.get(
-            "/v1/segments/seg/lapsed/customers", params={"limit": 1, "cursor": first["next_cursor"]}
-        )
-    ).json()
-    assert [c["customer_id"] for c in first["customers"] + second["customers"]] == [
-        "=HYPERLINK(1)",
-        "c-1",
-    ]
-    assert second["next_cursor"] is None
+    paged, cursor = [], None
+    while True:  # one customer a page, until the page that holds the last
+        params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await http.get("/v1/segments/seg/lapsed/customers", params=params)).json()
+        paged += [c["customer_id"] for c in page["customers"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert paged == ["=HYPERLINK(1)", "c-1", "shop/42"]
     exported = await http.get("/v1/segments/seg/lapsed/export.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.text)))
@@ -104,6 +107,7 @@ async def reads(http: httpx.AsyncClient) -> None:
     assert [r[:3] for r in rows[1:]] == [
         ["'=HYPERLINK(1)", "1", "5.00 USD"],
         ["c-1", "3", "550.00 EUR"],
+        ["shop/42", "1", "1.00 EUR"],
     ]
 
 
