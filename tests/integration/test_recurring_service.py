@@ -89,6 +89,13 @@ async def test_a_recurring_order_runs_pauses_resumes_and_completes(
         assert [r["recurring_order_id"] for r in listed["recurring_orders"]] == ["sub-1"]
         assert listed["next_cursor"] is None and listed["recurring_orders"][0]["payments_made"] == 2
 
+        orders = await http.get(
+            str(http.base_url).replace("recurring-orders", "orders").rstrip("/"),
+            params={"recurring_order_id": "sub-1"},
+        )
+        child = {o["order_id"]: o for o in orders.json()["orders"]}
+        assert set(child) == {"init-1", "sub-1-2"}, "the paid charge is an order of the read model"
+        assert (child["sub-1-2"]["category"], child["sub-1-2"]["amount"]) == ("confirmed", "9.90")
         activated = await http.post("/sub-1/activate")
         assert activated.status_code == 200 and activated.json()["status"] == "active"
         events = await reader.read_until(
