@@ -178,7 +178,10 @@ async def test_rewards_killed_mid_stream_loses_and_duplicates_nothing(
         assert await count(db, "ledger") == EXPECTED_COMMISSIONS
         assert await count(db, "rewards") == EXPECTED_REWARDS
         assert await count(db, "member_orders") == ORDERS
-        assert await count(db, "inbox") == len(events) + ORDERS, "every input and member fact once"
+        claimed = await count(db, "inbox WHERE consumer = 'rewards'")
+        assert claimed == len(events) + ORDERS, "every input and member fact once"
+        confirmations = sum(e.type == "order.confirmed" for e in events)
+        assert await count(db, "customer_orders") == confirmations, "each counted once (§11)"
         assert held.redone(commissions, granted), "the lost batch was done again"
 
     finally:
