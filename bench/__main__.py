@@ -25,6 +25,8 @@ orders (1,000,000), filtered list pages, detail, timeline, CSV export (see its g
 of `--import-rows` CSV rows through to ingest.reports.v1 (goal >= 10,000 rows/s).
 `--payments N` runs only the payments benchmark (bench/payments_in.py): N payment reports
 through POST /v1/payments to ingest.payments.v1 (goal >= 1,000 payments/s).
+`--sales-reports` runs only the sales-report benchmark (bench/sales_report.py): p95 per `by`
+over 1,000,000 orders and 1,500,000 payments (goal <= 1 s).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import history, segments
+from bench import history, sales_report, segments
 from bench.chain import TENANT_PROGRAMME, full_chain
 from bench.chain_report import chain_text, goals_text, open_loop_text, replicas_text, rss_text
 from bench.document import NOTES, document
@@ -161,6 +163,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--output", type=Path, default=RESULTS, help="where the JSON goes")
     add("--history", type=Path, default=history.HISTORY, help="the history one line goes to")
     segments.add_arguments(parser)
+    sales_report.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         for name, value in QUICK.items():
@@ -172,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     if args.segments:
         return segments.main(args, say)
+    if args.sales_reports:
+        return sales_report.main(args, say)
     info = machine()  # before the stack starts: the load average is the machine's, not ours
     if args.import_only:
         return asyncio.run(_import_only(args, info))

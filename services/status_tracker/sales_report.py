@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from orderflow.services.status_tracker.payments_query import QueryRejected, instant
-from orderflow.shared.currencies import minor_units
+from orderflow.shared.currencies import DEFAULT_MINOR_UNITS, minor_units
 
 
 class By(StrEnum):
@@ -108,9 +108,8 @@ def _columns(
 def money(value: Decimal | None, currency: str | None) -> str:
     """An exact sum in the currency's minor units (the inputs never have more digits)."""
     amount = value if value is not None else Decimal(0)
-    if currency is None:
-        return format(amount, "f")
-    return format(amount.quantize(Decimal(1).scaleb(-minor_units(currency))), "f")
+    units = minor_units(currency) if currency is not None else DEFAULT_MINOR_UNITS
+    return format(amount.quantize(Decimal(1).scaleb(-units)), "f")
 
 
 def shaped(rows: Sequence[Row], query: ReportQuery) -> list[Row]:

@@ -107,6 +107,14 @@ async def test_a_crm_order_paid_in_two_invoices_is_completed_by_its_manager(
             stack_env, "deal-1", lambda es: bool(of_type(es, "order.confirmed"))
         )
         detail = (await tracker.get("/v1/orders/crm/deal-1", headers=auth("crm"))).json()
+        sales = await tracker.get(
+            "/v1/reports/crm/sales", params={"by": "payment_system"}, headers=auth("crm")
+        )
+        csv_sales = await tracker.get(
+            "/v1/reports/crm/sales",
+            params={"by": "offer", "format": "csv", "columns": "currency,completed,net"},
+            headers=auth("crm"),
+        )
         timeline = (await tracker.get("/v1/orders/crm/deal-1/timeline", headers=auth("crm"))).json()
     assert done.status_code == 200, done.text
     summary = done.json()
@@ -125,6 +133,12 @@ async def test_a_crm_order_paid_in_two_invoices_is_completed_by_its_manager(
     ]
     kinds = [(e["kind"], e.get("payment_id")) for e in timeline["events"]]
     assert ("payment", "inv-1") in kinds and ("payment", "inv-2") in kinds
+    assert sales.json() == {
+        "rows": [{"payment_system": "stripe", "currency": "EUR", "payments": 2, "succeeded": 2,
+                  "amount": "700.00", "fees": "0.00", "funds_credited": "700.00", "refunded": "0.00"}],
+        "totals": {"EUR": {"completed": 1, "net": "1000.00"}},
+    }  # fmt: skip
+    assert csv_sales.text == "currency,completed,net\r\nEUR,1,1000.00\r\n"
     closed = [e for e in timeline["events"] if e["kind"] == "status" and e["source"] == "manager"]
     assert [e["status"] for e in closed] == ["Completed"]
 

@@ -101,6 +101,9 @@ async def conn(stack_env: dict[str, str]) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def write(conn: asyncpg.Connection, data: dict[str, Any]) -> None:
+    """The rows, written the ways the services write them: a view first inserted with other
+    values and then updated, lines added one statement at a time, some lines removed and
+    added again in one statement each, payments upserted twice."""
     await conn.execute("DELETE FROM order_views WHERE tenant = 'rep'")
     await conn.execute("DELETE FROM order_items WHERE tenant = 'rep'")
     await conn.execute("DELETE FROM payments WHERE tenant = 'rep'")
@@ -109,9 +112,9 @@ async def write(conn: asyncpg.Connection, data: dict[str, Any]) -> None:
         await conn.execute(
             "INSERT INTO order_views (tenant, order_id, status, category, has_ok, created_at,"
             " amount, currency, offer_id, offer_name, sales_manager_id, sales_manager_confirmed,"
-            " refunded_amount) VALUES ('rep', $1, 'S', 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            o["order_id"], o["has_ok"], o["created_at"], o["amount"], o["currency"],
-            o["offer_id"], o["offer_name"], *manager, o["refunded"],
+            " refunded_amount) VALUES ('rep', $1, 'S', 'pending', $2, $3, $4, $5, $6, $7, NULL, NULL, 0)",
+            o["order_id"], not o["has_ok"], o["created_at"], o["amount"], o["currency"],
+            o["offer_id"], o["offer_name"],
         )  # fmt: skip
         for line, (category, total) in enumerate(o["lines"], 1):
             await conn.execute(
@@ -119,16 +122,32 @@ async def write(conn: asyncpg.Connection, data: dict[str, Any]) -> None:
                 " line_total, category) VALUES ('rep', $1, $2, 'sku', 1, $3, $3, $4)",
                 o["order_id"], line, total, category,
             )  # fmt: skip
-    for p in data["payments"]:
         await conn.execute(
-            "INSERT INTO payments (tenant, order_id, payment_id, status, occurred_at, made_at,"
-            " succeeded_at, amount, currency, fee, funds_credited, refunded, payment_system)"
-            " VALUES ('rep', $1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11)",
-            p["order_id"], p["payment_id"], "succeeded" if p["succeeded"] else "failed",
-            p["made_at"], p["made_at"] if p["succeeded"] else None, p["amount"], p["currency"],
-            p["fee"], p["amount"] - (p["fee"] or 0) if p["succeeded"] else None, p["refunded"],
-            p["system"],
+            "UPDATE order_views SET has_ok = $2, sales_manager_id = $3, sales_manager_confirmed = $4,"
+            " refunded_amount = $5 WHERE tenant = 'rep' AND order_id = $1",
+            o["order_id"], o["has_ok"], *manager, o["refunded"],
         )  # fmt: skip
+        if len(o["lines"]) > 1:
+            await conn.execute(
+                "WITH gone AS (DELETE FROM order_items WHERE tenant = 'rep' AND order_id = $1"
+                " RETURNING *) INSERT INTO order_items SELECT * FROM gone",
+                o["order_id"],
+            )
+    for p in data["payments"]:
+        for final in (False, True):
+            succeeded = p["succeeded"] and final
+            await conn.execute(
+                "INSERT INTO payments (tenant, order_id, payment_id, status, occurred_at, made_at,"
+                " succeeded_at, amount, currency, fee, funds_credited, refunded, payment_system)"
+                " VALUES ('rep', $1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11)"
+                " ON CONFLICT (tenant, order_id, payment_id) DO UPDATE SET status = EXCLUDED.status,"
+                " succeeded_at = EXCLUDED.succeeded_at, funds_credited = EXCLUDED.funds_credited,"
+                " refunded = EXCLUDED.refunded",
+                p["order_id"], p["payment_id"], "succeeded" if succeeded else "pending",
+                p["made_at"], p["made_at"] if succeeded else None, p["amount"], p["currency"],
+                p["fee"], p["amount"] - (p["fee"] or 0) if succeeded else None,
+                p["refunded"] if final else Decimal(0), p["system"],
+            )  # fmt: skip
 
 
 def within(at: datetime, data: dict[str, Any]) -> bool:
@@ -145,6 +164,10 @@ def share(refunded: Decimal, line: Any, amount: Decimal | None, currency: str | 
         return (refunded * Decimal(line) / amount).quantize(
             Decimal(1).scaleb(-minor_units(currency))
         )
+
+
+def latest_first(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(data["orders"], key=lambda o: (o["created_at"], o["order_id"]), reverse=True)
 
 
 def order_rows(data: dict[str, Any], key: Any, lines: bool = False) -> list[dict[str, Any]]:
@@ -174,7 +197,8 @@ def order_rows(data: dict[str, Any], key: Any, lines: bool = False) -> list[dict
         row = {"key": tuple(k), "currency": currency, "orders": len(g["orders"]), "completed": len(g["completed"]),
                "amount": money(g["amount"], currency), "refunded": money(g["refunded"], currency),
                "net": money(g["amount"] - g["refunded"], currency)}  # fmt: skip
-        row["offer_name"] = next((n for n in g["names"] if n is not None), None)
+        named = [o["offer_name"] for o in latest_first(data) if o["offer_id"] == k[0]]
+        row["offer_name"] = next((n for n in named if n), None) if k[0] is not None else None
         rows.append(row)
     return rows
 
