@@ -94,7 +94,8 @@ async def _run(args: argparse.Namespace) -> int:
         )
         letters = await store.find(conn, filters)
         if not replaying or args.dry_run:
-            print("\n".join(_line(letter) for letter in letters))
+            for letter in letters:
+                print(_line(letter))
             verb = "would be replayed" if replaying else "dead letter(s)"
             print(f"{args.service}: {len(letters)} {verb}")
             return 0

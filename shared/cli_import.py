@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     orders.add_argument(
         "--workers",
         type=int,
-        default=min(4, os.cpu_count() or 1),
-        help="processes (default: cores, at most 4)",
+        default=1,
+        help="processes sharing the file (default 1; more pays only with idle cores: each"
+        " starts its own interpreter and reads the whole file)",
     )
     orders.set_defaults(run=_run)
 

@@ -89,7 +89,9 @@ async def test_import_stores_valid_rows_as_ingest_does_and_writes_the_errors_fil
             str(events[[e.order_id for e in events].index("i-2")].data["report_id"])
         ]
 
-        again = await orderflow("import", "orders", str(source), "--tenant", "shop", env=env)
+        again = await orderflow(
+            "import", "orders", str(source), "--tenant", "shop", "--workers", "2", env=env
+        )
         assert "rows=6 accepted=0 duplicates=3 rejected=3" in again.stdout
     stored = await db.fetch("SELECT order_id, channel FROM ingest.reports ORDER BY order_id")
     assert [(r["order_id"], r["channel"]) for r in stored] == [("i-1", "import"), ("i-2", "import")]
