@@ -18,10 +18,11 @@ from typing import Any
 
 import asyncpg
 
-from orderflow.services.status_tracker import messages
+from orderflow.services.status_tracker import messages, payments_store
 from orderflow.services.status_tracker import recurring_store as store
 from orderflow.services.status_tracker import store as store_orders
 from orderflow.services.status_tracker.domain import NO_EXPIRY, decide
+from orderflow.services.status_tracker.payments import PaymentStatus
 from orderflow.services.status_tracker.recurring_children import child_key, paid_child
 from orderflow.services.status_tracker.recurring_handlers import Happened, settle
 from orderflow.services.status_tracker.recurring_schedule import Interval
@@ -73,15 +74,31 @@ async def on_reports(
     """Register what the reports announce; start those whose initial order was confirmed."""
     found = [(r, e.occurred_at) for e in reported if (r := registration(e)) is not None]
     confirmed = [e for e in decided if e.type == CONFIRMED and e.order_id is not None]
+    announced = [(r.tenant, r.terms.initial_order_id) for r, _ in found]
     initial = [(e.tenant, str(e.order_id)) for e in confirmed]
-    keys = await store.register_and_find(conn, found, initial)
+    keys = await store.register_and_find(conn, found, initial + announced)
     started = [
         Happened(keys[key], InitialPaid(e.occurred_at), e.event_id, e.occurred_at)
         for e in confirmed
         if (key := (e.tenant, str(e.order_id))) in keys
     ]
-    if started:
-        await settle(conn, started, policies)
+    started += await _paid_before(conn, {k: keys[k] for k in announced if k in keys})
+    if started:  # the earliest first: it anchors the schedule, the others change nothing
+        await settle(conn, sorted(started, key=lambda h: h.at), policies)
+
+
+async def _paid_before(conn: asyncpg.Connection, announced: Mapping[Key, Key]) -> list[Happened]:
+    """Succeeded payments of announced initial orders (initial order -> its recurring order)
+    that came before the report: the first payment may arrive first."""
+    if not announced:
+        return []
+    reports = await payments_store.load_reports(conn, announced)
+    return [
+        Happened(rid, InitialPaid(p.occurred_at, p.payment_system), p.report_id, p.occurred_at)
+        for order, rid in announced.items()
+        for p in reports[order]
+        if p.status == PaymentStatus.SUCCEEDED
+    ]
 
 
 def charge_sequence(order_id: str, recurring_order_id: str) -> int | None:

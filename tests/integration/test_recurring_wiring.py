@@ -80,3 +80,17 @@ async def test_a_failed_charge_without_retries_fails_the_order(conn: asyncpg.Con
     row = await conn.fetchrow("SELECT * FROM recurring_orders")
     assert (row["status"], row["due_at"]) == ("failed", None)
     assert await conn.fetchval("SELECT status FROM order_views WHERE order_id = 'sub-8-2'") is None
+
+
+async def test_a_first_payment_before_the_report_starts_the_plan_when_the_report_comes(
+    conn: asyncpg.Connection,
+) -> None:
+    await handled(conn, topics.PAYMENT_REPORTS,
+                  payment("loyal", "init-9", "inv-9", "succeeded", 1, "7.00"))  # fmt: skip
+    assert await conn.fetchval("SELECT count(*) FROM recurring_orders") == 0
+    plan = {**PLAN, "recurring_order_id": "sub-9"}
+    await handled(conn, topics.ORDER_REPORTS,
+                  order_report("loyal", "init-9", "Pending", "pending", 2, amount="7.00",
+                               currency="EUR", recurring=plan))  # fmt: skip
+    row = await conn.fetchrow("SELECT * FROM recurring_orders")
+    assert (row["status"], row["anchor_at"], row["due_at"]) == ("active", at(1), at(25))
