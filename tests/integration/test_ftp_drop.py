@@ -16,6 +16,7 @@ import pytest
 from orderflow.shared import topics
 from orderflow.shared.ftp_drop import serving
 from orderflow.shared.tenants import load_tenants
+from tests.cli_support import cli_env, orderflow
 from tests.harness import TopicReader, eventually, of_type, running, tenant_env, write_tenants
 
 pytestmark = pytest.mark.integration
@@ -84,6 +85,7 @@ async def test_an_uploaded_csv_is_imported_and_moved_to_done_with_its_result(
     registry = load_tenants(tenants_dir, {**tenant_env(), **secrets})
     async with (
         running("ingest", stack_env, tenants_dir, secrets, import_dir=str(root), import_poll_s=0.2),
+        running("status-tracker", stack_env, tenants_dir, secrets) as tracker,
         TopicReader(stack_env, topics.ORDER_REPORTS) as reader,
     ):
         with serving(registry, root, 0) as port:
@@ -102,6 +104,14 @@ async def test_an_uploaded_csv_is_imported_and_moved_to_done_with_its_result(
             assert (root / "other" / "incoming").is_dir()
             assert await asyncio.to_thread(_escape, port) == ["done", "incoming", "processing"]
         events = await reader.read_until(lambda es: len(of_type(es, "order.reported")) >= 2)
+        base = f"http://127.0.0.1:{tracker.settings.http_port}"
+        env = cli_env(stack_env, tenants_dir, **secrets)
+
+        async def in_read_api() -> bool:
+            shown = await orderflow("orders", "show", "shop", "f-1", "--url", base, env=env)
+            return shown.returncode == 0 and "confirmed" in shown.stdout
+
+        await eventually(in_read_api, "the imported order in the orders read API", timeout=30)
     assert sorted(str(e.order_id) for e in of_type(events, "order.reported")) == ["f-1", "f-2"]
     stored = await db.fetch("SELECT order_id, channel FROM ingest.reports ORDER BY order_id")
     assert [(r["order_id"], r["channel"]) for r in stored] == [("f-1", "ftp"), ("f-2", "ftp")]
