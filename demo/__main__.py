@@ -24,6 +24,7 @@ import httpx
 
 from demo.events import EventLog
 from demo.outcomes import Outlets, outcome_lines
+from demo.payments_demo import payment_lines
 from demo.recurring_demo import play_recurring
 from demo.refund_demo import refund_lines
 from demo.sales_manager_demo import reassignment_lines
@@ -101,6 +102,7 @@ async def _play(system: System, outlets: Outlets, secrets: dict[str, str], timeo
             say("\n".join(await outcome_lines(log, scenario, outlets)))
         say("\n".join(await reassignment_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await refund_lines(system.urls, secrets, log, timeout_s)))
+        say("\n".join(await payment_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await segment_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await tracking_lines(system.urls, log, timeout_s)))
     if not await play_recurring(system, secrets, timeout_s, say):

@@ -21,6 +21,7 @@ from orderflow.services.status_tracker.payments_ledger import (
     ReportRefund,
     settle,
 )
+from orderflow.shared.currencies import minor_units
 from orderflow.shared.vocabulary import Category
 
 PAYMENT_SOURCE = "payment"
@@ -111,6 +112,13 @@ def money(amount: Decimal | None) -> str | None:
     return None if amount is None else format(amount, "f")
 
 
+def total(amount: Decimal, currency: str | None) -> str:
+    """A sum written with the currency's minor units (exact: no input has more digits)."""
+    if currency is None:
+        return format(amount, "f")
+    return format(amount.quantize(Decimal(1).scaleb(-minor_units(currency))), "f")
+
+
 def _payment_recorded(fact: PaymentReport, payment: Payment, ledger: Ledger) -> LifecycleEvent:
     state = payment.state
     data: dict[str, object] = {
@@ -123,7 +131,7 @@ def _payment_recorded(fact: PaymentReport, payment: Payment, ledger: Ledger) -> 
         "payment_system": state.payment_system,
         "one_click": payment.one_click,
         "share_percent": money(payment.share_percent),
-        "paid_amount": money(ledger.paid_amount),
+        "paid_amount": total(ledger.paid_amount, ledger.currency),
     }
     return LifecycleEvent(
         "order.payment_recorded", fact.occurred_at, data, f"payment_recorded:{fact.report_id}"
@@ -133,8 +141,8 @@ def _payment_recorded(fact: PaymentReport, payment: Payment, ledger: Ledger) -> 
 def _refunded(fact: Fact, before: Ledger, after: Ledger, terms: OrderTerms) -> LifecycleEvent:
     full = terms.amount is not None and after.refunded_amount >= terms.amount
     data: dict[str, object] = {
-        "refund_amount": money(after.refunded_amount - before.refunded_amount),
-        "refunded_total": money(after.refunded_amount),
+        "refund_amount": total(after.refunded_amount - before.refunded_amount, after.currency),
+        "refunded_total": total(after.refunded_amount, after.currency),
         "order_amount": money(terms.amount),
         "currency": after.currency,
         "full": full,

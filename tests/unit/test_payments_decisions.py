@@ -62,7 +62,7 @@ def test_a_stale_report_that_changes_nothing_emits_nothing() -> None:
 def test_a_failed_payment_is_recorded_without_funds() -> None:
     [recorded] = feed(pay("p1", "failed", 1))
     assert recorded.events[0].data["funds_credited"] is None
-    assert recorded.events[0].data["paid_amount"] == "0"
+    assert recorded.events[0].data["paid_amount"] == "0.00"
 
 
 def test_partial_then_full_refund_of_a_payment() -> None:

@@ -70,14 +70,14 @@ def test_every_example_tenant_has_challenges_commission_and_notification_rules()
         assert config.api_keys, name
 
 
-def test_example_crm_sales_key_can_confirm_sales() -> None:
+def test_example_crm_sales_key_can_confirm_sales_and_close_orders() -> None:
     registry = load_tenants(EXAMPLES, EXAMPLE_ENV)
 
     found = registry.authenticate(EXAMPLE_ENV["DEMO_CRM_SALES_KEY"])
 
     assert found is not None
     assert found[0].tenant == "demo-crm"
-    assert found[1] == frozenset({"orders:write", "sales:confirm"})
+    assert found[1] == frozenset({"orders:write", "sales:confirm", "orders:manage"})
 
 
 def test_readme_lists_exactly_the_variables_the_examples_need() -> None:
