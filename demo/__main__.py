@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from demo.events import EventLog
+from demo.orders_demo import orders_lines
 from demo.outcomes import Outlets, outcome_lines
 from demo.payments_demo import payment_lines
 from demo.recurring_demo import play_recurring
@@ -103,6 +104,7 @@ async def _play(system: System, outlets: Outlets, secrets: dict[str, str], timeo
         say("\n".join(await reassignment_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await refund_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await payment_lines(system.urls, secrets, log, timeout_s)))
+        say("\n".join(await orders_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await segment_lines(system.urls, secrets, log, timeout_s)))
         say("\n".join(await tracking_lines(system.urls, log, timeout_s)))
     if not await play_recurring(system, secrets, timeout_s, say):

@@ -14,6 +14,7 @@ import io
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
+from asyncpg.transaction import Transaction
 
 from orderflow.services.status_tracker.order_filters import Filters
 from orderflow.services.status_tracker.orders_query import all_sql
@@ -64,8 +65,14 @@ def _safe(expression: str) -> str:
     return f"CASE WHEN left({expression}, 1) IN ({_STARTS_SQL}) THEN '''' || {expression} ELSE {expression} END"
 
 
+# What cannot begin with a formula character (numbers >= 0, instants, fixed words) is
+# written as Postgres gives it; every other text is made safe.
+_SAFE_ALREADY = frozenset({"category", "currency", "has_ok", "created_at", "updated_at",
+                           "amount", "items_count", "paid_amount", "payment_plan"})  # fmt: skip
+
+
 def select_list(columns: Sequence[str]) -> str:
-    return ", ".join(_safe(CELLS[c]) for c in columns)
+    return ", ".join(CELLS[c] if c in _SAFE_ALREADY else _safe(CELLS[c]) for c in columns)
 
 
 def safe_cell(text: str) -> str:
@@ -98,3 +105,38 @@ async def stream(
         yield chunk
         if not rows:
             return
+
+
+async def opened(
+    pool: asyncpg.Pool, tenant: str, filters: Filters, sort: str, columns: Sequence[str]
+) -> AsyncIterator[bytes]:
+    """The export as an iterator that owns a connection, in a read-only repeatable-read
+    transaction, until it ends or is closed. The first chunk is read here, so a database
+    that is down fails the request (503) before the answer starts."""
+    conn: asyncpg.Connection = await pool.acquire()
+    transaction = conn.transaction(readonly=True, isolation="repeatable_read")
+    try:
+        await transaction.start()
+        chunks = stream(conn, tenant, filters, sort, columns)
+        first = await anext(chunks)
+    except BaseException:
+        await _done(pool, conn, transaction)
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await _done(pool, conn, transaction)
+
+    return body()
+
+
+async def _done(pool: asyncpg.Pool, conn: asyncpg.Connection, transaction: Transaction) -> None:
+    try:
+        if not conn.is_closed() and conn.is_in_transaction():
+            await transaction.rollback()
+    finally:
+        await pool.release(conn)

@@ -10,11 +10,10 @@ never logged.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from asyncpg.transaction import Transaction
 from fastapi import APIRouter, Depends
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -192,31 +191,6 @@ class OrdersApi:
             return parse_filters(p, e), parse_page(p, e).sort, columns
 
         filters, sort, columns = _checked(request, parse)
-        conn: asyncpg.Connection = await self._pool.acquire()
-        transaction = conn.transaction(readonly=True, isolation="repeatable_read")
-        try:
-            await transaction.start()
-            chunks = csv_export.stream(conn, tenant, filters, sort, columns)
-            first = await anext(chunks)  # a failure before the answer starts is still a 503
-        except BaseException:
-            await self._done(conn, transaction)
-            raise
-
-        async def body() -> AsyncIterator[bytes]:
-            try:
-                yield first
-                async for chunk in chunks:
-                    yield chunk
-            finally:
-                await self._done(conn, transaction)
-
+        body = await csv_export.opened(self._pool, tenant, filters, sort, columns)
         disposition = f'attachment; filename="orders-{tenant}.csv"'
-        return CsvResponse(body(), headers={"Content-Disposition": disposition})
-
-    async def _done(self, conn: asyncpg.Connection, transaction: Transaction) -> None:
-        """End the export's read-only transaction (if it began) and give the connection back."""
-        try:
-            if not conn.is_closed() and conn.is_in_transaction():
-                await transaction.rollback()
-        finally:
-            await self._pool.release(conn)
+        return CsvResponse(body, headers={"Content-Disposition": disposition})

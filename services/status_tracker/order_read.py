@@ -126,33 +126,31 @@ async def detail(
     }
 
 
+# The timeline's entries that are not reports, in one statement.
+_OTHERS = (
+    "SELECT 'note' AS kind, created_at AS at, created_at AS received_at, note_id, author, text,"
+    " NULL AS member_id, NULL AS via, NULL::boolean AS confirmed FROM order_notes"
+    " WHERE tenant = $1 AND order_id = $2 UNION ALL"
+    " SELECT 'attributed', at, received_at, NULL, NULL, NULL, member_id, via, confirmed"
+    " FROM order_attributions WHERE tenant = $1 AND order_id = $2"
+)
+_FIELDS = {"note": ("note_id", "author", "text"), "attributed": ("member_id", "via", "confirmed")}
+
+
 async def events(
     conn: asyncpg.Connection, tenant: str, order_id: str, payments: Payments
 ) -> list[dict[str, Any]] | None:
     """The order's timeline, oldest first; None for an order the tracker does not know."""
-    order = (await store.load_many(conn, [(tenant, order_id)]))[(tenant, order_id)]
-    if not order.history:
+    keys = (tenant, order_id)
+    rows = await conn.fetch("SELECT * FROM history WHERE tenant = $1 AND order_id = $2", *keys)
+    if not rows:
         return None
-    found = timeline.of_history(order.history)
-    for n in await _notes(conn, tenant, order_id):
-        found.append({"at": n["created_at"], "received_at": n["created_at"], "kind": "note",
-                      "note_id": n["note_id"], "author": n["author"], "text": n["text"]})  # fmt: skip
-    for a in await conn.fetch(
-        "SELECT * FROM order_attributions WHERE tenant = $1 AND order_id = $2", tenant, order_id
-    ):
-        found.append({"at": a["at"], "received_at": a["received_at"], "kind": "attributed",
-                      "member_id": a["member_id"], "via": a["via"], "confirmed": a["confirmed"]})  # fmt: skip
+    found = timeline.of_history([store.entry_of(r) for r in rows])
+    for r in await conn.fetch(_OTHERS, *keys):
+        found.append({"at": r["at"], "received_at": r["received_at"], "kind": r["kind"],
+                      **{k: r[k] for k in _FIELDS[r["kind"]]}})  # fmt: skip
     found += await payments.timeline(conn, tenant, order_id)
     return [
         {**e, "at": instant(e["at"]), "received_at": instant(e["received_at"])}
         for e in timeline.ordered(found)
     ]
-
-
-async def _notes(conn: asyncpg.Connection, tenant: str, order_id: str) -> list[asyncpg.Record]:
-    notes: list[asyncpg.Record] = await conn.fetch(
-        "SELECT * FROM order_notes WHERE tenant = $1 AND order_id = $2 ORDER BY created_at, note_id",
-        tenant,
-        order_id,
-    )
-    return notes

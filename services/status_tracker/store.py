@@ -69,7 +69,7 @@ async def load_many(conn: asyncpg.Connection, keys: Iterable[OrderKey]) -> dict[
     entries = await conn.fetch(f"SELECT * FROM history WHERE {_KEYS_IN}", tenants, order_ids)
     history: dict[OrderKey, list[HistoryEntry]] = {}
     for r in entries:
-        history.setdefault((r["tenant"], r["order_id"]), []).append(_entry(r))
+        history.setdefault((r["tenant"], r["order_id"]), []).append(entry_of(r))
     orders = {k: Order(*k, history=tuple(history.get(k, ()))) for k in wanted}
     for r in rows:
         key = (r["tenant"], r["order_id"])
@@ -211,7 +211,8 @@ def _state(row: asyncpg.Record) -> OrderState:
     )
 
 
-def _entry(row: asyncpg.Record) -> HistoryEntry:
+def entry_of(row: asyncpg.Record) -> HistoryEntry:
+    """A `history` row as the entry it stores."""
     return HistoryEntry(
         report_id=row["report_id"],
         status=row["status"],
