@@ -25,6 +25,7 @@ from orderflow.shared import (
     cli_tenants,
     ftp_drop,
     outbox_cli,
+    tenant_reload,
 )
 from orderflow.shared.cli_env import quiet_logs
 from orderflow.shared.cli_preflight import ftp_port, import_root, preflight
@@ -110,11 +111,15 @@ async def run_command() -> int:
             ftp_drop.serving(tenants, import_root(os.environ), ftp_port(os.environ)) as port,
         ):
             print(f"FTP drop on ftp://127.0.0.1:{port} (login: a tenant id)", flush=True)
+            # The FTP logins follow changed tenant files, as the services' tenants do.
+            tenants_dir = Path(os.environ.get("ORDERFLOW_TENANTS_DIR", "config/tenants"))
+            reload = asyncio.ensure_future(tenant_reload.watch(tenants_dir, tenants, stop))
             supervisor = Supervisor(_data_dir() / "logs", echo=True)
             try:
                 return await _run_services(supervisor, {**env, **mail_env}, stop)
             finally:
                 supervisor.stop_all()
+                reload.cancel()
 
 
 @contextlib.contextmanager

@@ -88,7 +88,7 @@ async def test_an_uploaded_csv_is_imported_and_moved_to_done_with_its_result(
         running("status-tracker", stack_env, tenants_dir, secrets) as tracker,
         TopicReader(stack_env, topics.ORDER_REPORTS) as reader,
     ):
-        with serving(registry, root, 0) as port:
+        with serving(registry, root, 0, auth_failed_delay_s=0) as port:
             assert await asyncio.to_thread(_upload, port) == ["done", "incoming"]
             result_file = root / "shop" / "done" / "orders.result.json"
 
