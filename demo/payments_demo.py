@@ -22,11 +22,9 @@ from demo.player import Player, of_type
 from demo.sections import LIFECYCLE, render
 from demo.system import SystemFailed
 from orderflow.shared import topics
-from orderflow.shared.envelope import Envelope
 
 CRM, DEAL = "demo-crm", "crm-invoiced"
 STORE, CHARGE = "demo-store", "store-declined"
-_PAYMENT_EVENTS = ("order.payment_recorded", "order.refunded")
 
 
 async def payment_lines(
@@ -98,17 +96,7 @@ def _paid(amount: str) -> Any:
 
 def _timeline(player: Player, order_id: str, title: str) -> list[str]:
     events = player.log.of_order(player.tenant, order_id, topics.ORDERS_LIFECYCLE)
-    status = [e for e in events if e.type not in _PAYMENT_EVENTS]
-    lines = [f"\n== {player.tenant} / {order_id}: {title}", *render(LIFECYCLE, status)]
-    return lines + [f"    {_payment_line(e)}" for e in events if e.type in _PAYMENT_EVENTS]
-
-
-def _payment_line(event: Envelope) -> str:
-    d = event.data
-    if event.type == "order.refunded":
-        return f"refunded {d['refund_amount']} {d['currency']} (full: {d['full']})"
-    return (f"payment {d['payment_id']}: {d['status']} {d['amount']} {d['currency']}"
-            f" (funds credited {d['funds_credited']}; order paid {d['paid_amount']})")  # fmt: skip
+    return [f"\n== {player.tenant} / {order_id}: {title}", *render(LIFECYCLE, events)]
 
 
 async def _report(client: httpx.AsyncClient, url: str, key: str) -> list[str]:

@@ -35,6 +35,12 @@ def _short_type(event: Envelope) -> str:
 
 def lifecycle_row(event: Envelope) -> Row:
     data = event.data
+    if event.type == "order.refunded":  # money, not a status (CONTRACTS §8)
+        amount = f"{data['refund_amount']} {data['currency']}"
+        return (_when(event), "refunded", amount, "full" if data["full"] else "partial", "-")
+    if event.type == "order.payment_recorded":
+        payment = f"{data['payment_id']} {data['status']} {data['amount']} {data['currency']}"
+        return (_when(event), "payment_recorded", payment, f"paid {data['paid_amount']}", "-")
     ok = "Has OK" if data.get("has_ok") else "Never OK"
     status, category = str(data.get("status", "")), str(data.get("category", ""))
     return (_when(event), _short_type(event), status, category, ok)

@@ -94,6 +94,7 @@ def test_demo_prints_each_order_lifecycle_exits_0_and_leaves_nothing_running(
         ("confirmed", "Sale", "confirmed", "Has OK"),
         ("status_changed", "Refund", "refunded", "Has OK"),
         ("reversed", "Refund", "refunded", "Has OK"),
+        ("refunded", "120.00 EUR", "full", "-"),  # a refund status returns all that was left
     ]
     assert orders["S-3001"] == [
         ("status_changed", "Received", "pending", "Never OK"),
@@ -154,3 +155,14 @@ def test_demo_shows_the_notifications_in_the_inbox_mailbox_and_webhooks(demo_out
 def test_demo_prints_no_customer_email_or_name(demo_output: str) -> None:
     assert "@customers.test" not in demo_output
     assert "Example" not in demo_output
+
+
+def test_demo_shows_invoices_a_failed_charge_and_the_sales_report(demo_output: str) -> None:
+    invoiced = rows(demo_output, "lifecycle")["crm-invoiced"]
+    assert ("payment_recorded", "inv-2 succeeded 300.00 EUR", "paid 700.00", "-") in invoiced
+    assert ("confirmed", "Completed", "confirmed", "Has OK") in invoiced
+    declined = rows(demo_output, "lifecycle")["store-declined"]
+    assert ("payment_recorded", "ch-1 failed 49.00 EUR", "paid 0.00", "-") in declined
+    assert ("expired", "Expired", "expired", "Never OK") in declined
+    assert '"payment_system": "demo-pay", "currency": "EUR", "payments": 2' in demo_output
+    assert '"offer_id": "consulting", "offer_name": "Consulting package"' in demo_output
