@@ -25,10 +25,11 @@ from tests.harness import (
 pytestmark = pytest.mark.integration
 AUTH = {"Authorization": f"Bearer {TEST_KEYS['shop']}"}
 AT = "2026-01-01T10:00:00Z"
+NAME, CITY = "Zelda Personal-Name", "Personal-City-77"  # personal data: in answers, never in logs
 
 
 async def test_a_posted_order_is_read_back_with_its_fields_and_its_credit(
-    stack_env: dict[str, str], tmp_path: Path
+    stack_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenants = write_tenants(tmp_path / "tenants")
     async with contextlib.AsyncExitStack() as stack:
@@ -37,11 +38,11 @@ async def test_a_posted_order_is_read_back_with_its_fields_and_its_credit(
         url = {n: f"http://127.0.0.1:{s.settings.http_port}" for n, s in services.items()}
         client = await stack.enter_async_context(httpx.AsyncClient(timeout=30, headers=AUTH))
         body = report(
-            "e2e-1", "OK", AT, amount="30.00", currency="EUR", customer={"id": "c-1", "name": "Ada"},
+            "e2e-1", "OK", AT, amount="30.00", currency="EUR", customer={"id": "c-1", "name": NAME},
             items=[{"sku": "MUG", "quantity": 3, "unit_price": "10.00", "offer_name": "Mugs"}],
             contributors=[{"member_id": "mgr-1", "via": "sales_manager"}], offer_name="Spring",
             discounts=[{"kind": "loyalty", "amount": "2.00"}], payment_plan="partial",
-            shipping={"carrier": "DHL", "address": {"city": "Paris"}},
+            shipping={"carrier": "DHL", "address": {"city": CITY}},
         )  # fmt: skip
         assert (await client.post(f"{url['ingest']}/v1/orders", json=body)).status_code == 202
         detail_url = f"{url['status-tracker']}/v1/orders/shop/e2e-1"
@@ -66,10 +67,13 @@ async def test_a_posted_order_is_read_back_with_its_fields_and_its_credit(
             found["items"][0]["line_total"] == "30.00" and found["items"][0]["offer_name"] == "Mugs"
         )
         assert found["discounts"] == [{"kind": "loyalty", "amount": "2.00"}]
-        assert found["shipping"] == {"carrier": "DHL", "address": {"city": "Paris"}}
-        assert found["customer"] == {"id": "c-1", "name": "Ada"}
+        assert found["shipping"] == {"carrier": "DHL", "address": {"city": CITY}}
+        assert found["customer"] == {"id": "c-1", "name": NAME}
         events = (await client.get(f"{detail_url}/timeline")).json()["events"]
         assert [e["kind"] for e in events] == ["status", "confirmed", "shipping", "attributed"]
+    logged = capsys.readouterr()
+    assert "service_started" in logged.out, "the services' log lines are the ones read here"
+    assert NAME not in logged.out + logged.err and CITY not in logged.out + logged.err
 
 
 async def test_a_kafka_report_with_a_refund_on_a_paid_status_is_dead_lettered(
