@@ -1,7 +1,7 @@
 """The two loads of `python -m bench --segments`: validations over HTTP, the rebuild in SQL.
 
-Validations: `clients` concurrent requests over keep-alive connections (one httpx client per
-worker process, `processes` processes), each POSTing a cart for a random seeded customer
+Validations: `clients` concurrent requests over keep-alive connections (one aiohttp session
+per worker process, `processes` processes), each POSTing a cart for a random seeded customer
 against every rule of the tenant, for `seconds`; the rate and the latency percentiles of the
 answers (all must be 200). Rebuild: the tenant's segments recomputed from scratch (no stored
 definitions, no members) over the seeded statistics, in one transaction, as at start.
@@ -10,6 +10,7 @@ definitions, no members) over the seeded statistics, in one transaction, as at s
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import random
 import time
@@ -17,8 +18,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
+import uvloop
 
 from orderflow.services.rewards.segment_rebuild import rebuild_tenant
 from orderflow.shared.tenant_segments import Segment
@@ -73,21 +75,27 @@ async def rebuild(
 
 
 async def _client(url: str, key: str, customers: int, seconds: float, clients: int) -> list[float]:
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    """`clients` workers on keep-alive connections of one aiohttp session on uvloop: far less
+    client time per request than httpx, and the load generator shares the cores with the server."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    target = f"{url}/v1/validations/{TENANT}"
     latencies: list[float] = []
     rng = random.Random()
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as http:
+    cart = json.dumps(CART)
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout) as http:
         warm_until = time.monotonic() + 1.0
         until = warm_until + seconds
 
         async def worker() -> None:
             while (now := time.monotonic()) < until:
-                body = {"customer_id": f"c-{rng.randrange(customers)}", "order": CART}
+                body = f'{{"customer_id": "c-{rng.randrange(customers)}", "order": {cart}}}'
                 started = time.perf_counter()
-                answer = await http.post(f"/v1/validations/{TENANT}", json=body)
-                if answer.status_code != 200:
-                    raise RuntimeError(f"validation answered {answer.status_code}: {answer.text}")
+                async with http.post(target, data=body.encode()) as answer:
+                    text = await answer.read()
+                    if answer.status != 200:
+                        raise RuntimeError(f"validation answered {answer.status}: {text!r}")
                 if now >= warm_until:
                     latencies.append(time.perf_counter() - started)
 
@@ -96,7 +104,7 @@ async def _client(url: str, key: str, customers: int, seconds: float, clients: i
 
 
 def _process(args: tuple[str, str, int, float, int]) -> list[float]:
-    return asyncio.run(_client(*args))
+    return uvloop.run(_client(*args))
 
 
 def validations(

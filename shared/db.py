@@ -27,9 +27,20 @@ async def create_pool(dsn: str, schema: str, min_size: int = 2, max_size: int = 
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"orderflow-{schema}"},
         command_timeout=30,
+        reset=keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool runs on a connection given back, after asyncpg has rolled back an open
+    transaction and dropped its listeners: nothing more. asyncpg's default reset (unlock all
+    advisory locks, CLOSE ALL, UNLISTEN *, RESET ALL) is one more round trip per request, and
+    there is nothing for it to undo: pooled work takes only transaction-scoped advisory locks,
+    never LISTENs, SETs a session variable or holds a cursor past its transaction
+    (tests/unit/test_pool_session_state.py checks the source; the relay, the provisioner and
+    the outbox CLI do such things on connections of their own, never a pooled one)."""
 
 
 def migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:

@@ -145,6 +145,7 @@ class Service:
                 log_config=None,  # uvicorn's lines go through our JSON logging (shared/logging)
                 lifespan="off",
                 access_log=False,
+                http="auto",  # httptools' parser where it is installed (a runtime dependency)
             )
         )
         self._spawn(self._server.serve(sockets=[self._socket]))
@@ -268,4 +269,16 @@ def main(name: str, migrations: Path, build: Build, settings: ServiceSettings) -
     except TenantConfigError as exc:
         print(f"orderflow {name}: tenant configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    asyncio.run(_serve(Service(name, migrations, build, settings=settings, tenants=tenants)))
+    service = Service(name, migrations, build, settings=settings, tenants=tenants)
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(_serve(service))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where it is installed (a runtime dependency, not on Windows): the HTTP
+    edge answers about twice as many requests a second on it; else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
