@@ -23,9 +23,10 @@ from aiokafka.errors import (
 )
 from faststream.kafka import KafkaBroker
 
-from orderflow.shared import metrics, outbox, tracing
+from orderflow.shared import metrics, outbox
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
+from orderflow.shared.relay_publish import RecordSender
 from orderflow.shared.settings import KafkaSettings, ServiceSettings
 
 log = get_logger(__name__)
@@ -45,7 +46,7 @@ class OutboxRelay:
         self._service = service
         self._connect = dsn_connect
         self.broker = broker
-        self._kafka = kafka
+        self.sender = RecordSender(broker, kafka)
         self._settings = settings
         self._wake = asyncio.Event()
         self._stopping = False
@@ -162,7 +163,8 @@ class OutboxRelay:
     async def publish(self, rows: list[outbox.OutboxRow]) -> Published:
         """Send every row and wait for every acknowledgement.
 
-        The broker's producer appends in order and aiokafka keeps one batch in flight per
+        Every row is appended to its partition's batch before any acknowledgement is awaited
+        (`RecordSender`); the producer appends in order and keeps one batch in flight per
         partition, so the order of rows with one key survives. A row refused before sending
         holds back the rest of its key in this batch: they are neither sent nor marked.
         """
@@ -174,7 +176,7 @@ class OutboxRelay:
             if (row.topic, row.key) in held:
                 continue
             try:
-                pending.append((row, await self._send(row)))
+                pending.append((row, await self.sender.send(row)))
             except Exception as exc:  # refused before sending, e.g. a record over the size limit
                 held.add((row.topic, row.key))
                 if can_never_publish(exc):
@@ -191,17 +193,6 @@ class OutboxRelay:
             else:
                 retry = retry or result
         return Published(sent, parked, retry)
-
-    async def _send(self, row: outbox.OutboxRow) -> asyncio.Future[object]:
-        with tracing.within(row.headers):
-            future: asyncio.Future[object] = await self.broker.publish(
-                row.value,
-                self._kafka.topic(row.topic),
-                key=row.key,
-                correlation_id=row.event_id,
-                no_confirm=True,
-            )
-        return future
 
 
 class RetryPublish(Exception):

@@ -7,8 +7,10 @@
   record's Kafka headers. The relay publishes each event with its event id as FastStream's
   `correlation_id` header, so the span is found by the event id without parsing the value.
 - `carrier_for(causation_id)` is what the outbox stores with a row: the context of the record
-  that caused the event, else the current one (the HTTP request's span). The relay makes it
-  current while publishing, so FastStream's telemetry middleware writes it into the headers.
+  that caused the event, else the current one (the HTTP request's span).
+- `producing(topic, event_id, carrier)` is what the relay writes from it (it bypasses
+  FastStream's per-record middleware, `shared/relay_publish.py`): the stored context as is
+  when no SDK is installed, else that of a PRODUCER span `<topic> publish`, child of it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 
 from aiokafka import ConsumerRecord
-from opentelemetry import context, propagate, trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry import propagate, trace
+from opentelemetry.trace import ProxyTracerProvider, Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _tracer = trace.get_tracer("orderflow")
+_W3C = TraceContextTextMapPropagator()  # what FastStream's middleware writes on publish
 # Per partition batch: the consumer span of each record, by the event id it carries.
 _spans_by_event: contextvars.ContextVar[dict[str, Span] | None] = contextvars.ContextVar(
     "orderflow_spans_by_event", default=None
@@ -91,14 +95,23 @@ def carrier_for(causation_id: str) -> dict[str, str]:
     return carrier
 
 
-@contextlib.contextmanager
-def within(carrier: Mapping[str, str] | None) -> Iterator[None]:
-    """Make a stored context current (the relay, around one publish)."""
-    if not carrier:
-        yield
-        return
-    token = context.attach(propagate.extract(dict(carrier)))
-    try:
-        yield
-    finally:
-        context.detach(token)
+def producing(topic: str, event_id: str, carrier: Mapping[str, str] | None) -> dict[str, str]:
+    """The `traceparent`/`tracestate` headers of an outbox row published on `topic`."""
+    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider | trace.NoOpTracerProvider):
+        # No SDK: a span would be a non-recording copy of its parent; pass the parent along.
+        return {k: v for k, v in (carrier or {}).items() if k in _W3C.fields}
+    span = _tracer.start_span(
+        f"{topic} publish",
+        context=_W3C.extract(dict(carrier or {})),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.message.conversation_id": event_id,
+            "messaging.operation": "publish",
+        },
+    )
+    headers: dict[str, str] = {}
+    _W3C.inject(headers, context=trace.set_span_in_context(span))
+    span.end()
+    return headers

@@ -103,6 +103,7 @@ class TopicReader:
         self._kafka = kafka_settings(env)
         self.topic = self._kafka.topic(topic)
         self.records: list[tuple[bytes | None, bytes]] = []
+        self.headers: list[dict[str, bytes]] = []  # each record's, in the order of `records`
         self._consumer: AIOKafkaConsumer | None = None
 
     async def __aenter__(self) -> TopicReader:
@@ -129,6 +130,7 @@ class TopicReader:
             batches = await self._consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 self.records.extend((r.key, r.value) for r in records)
+                self.headers.extend(dict(r.headers) for r in records)
         return self.envelopes()
 
     async def settle(self, seconds: float = 2.0) -> list[Envelope]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -145,3 +146,48 @@ async def test_the_cli_releases_parked_rows_and_resends_sent_ones(
     assert released.returncode == 0 and "ingest: released 1 parked row(s)" in released.stdout
     assert resent.returncode == 0 and "ingest: 1 row(s) sent since" in resent.stdout
     assert unknown.returncode == 2 and "unknown service(s) nope" in unknown.stdout
+
+
+async def test_each_record_carries_its_event_id_and_the_trace_context_of_its_cause(
+    stack_env: dict[str, str],
+) -> None:
+    """CONTRACTS §5: correlation_id = event_id; traceparent/tracestate as stored with the row."""
+    conn = await _connect(stack_env)
+    kafka = kafka_settings(stack_env)
+    broker = make_broker(kafka, client_id="relay-test", graceful_timeout_s=1.0)
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    traced, untraced = _event("o-t", 1), _event("o-u", 1)
+    await broker.start()
+    try:
+        await outbox.enqueue(conn, TOPIC, untraced)
+        await outbox.enqueue(conn, TOPIC, traced)
+        await conn.execute(
+            "UPDATE outbox SET headers = $1 WHERE event_id = $2",
+            json.dumps({"traceparent": parent, "tracestate": "vendor=1", "baggage": "k=v"}),
+            traced.event_id,
+        )
+        relay = OutboxRelay("ingest", None, broker, kafka, ServiceSettings())
+        assert await relay.publish_once(conn) == 2
+    finally:
+        await broker.stop()
+        await conn.close()
+    async with TopicReader(stack_env, TOPIC) as reader:
+        await reader.read_until(lambda es: {traced.event_id, untraced.event_id} <= _ids(es))
+        by_event = {
+            Envelope.from_bytes(v).event_id: h
+            for (_, v), h in zip(reader.records, reader.headers, strict=True)
+        }
+    assert by_event[traced.event_id] == {
+        "content-type": b"",
+        "correlation_id": traced.event_id.encode(),
+        "traceparent": parent.encode(),
+        "tracestate": b"vendor=1",
+    }, "no SDK installed: the cause's context unchanged, as FastStream's middleware sent it"
+    assert by_event[untraced.event_id] == {
+        "content-type": b"",
+        "correlation_id": untraced.event_id.encode(),
+    }
+
+
+def _ids(events: list[Envelope]) -> set[str]:
+    return {e.event_id for e in events}

@@ -15,6 +15,7 @@ from typing import Any
 from aiokafka.errors import UnknownError
 
 from orderflow.shared.relay import OutboxRelay
+from orderflow.shared.relay_publish import RecordSender
 from orderflow.shared.settings import KafkaSettings, ServiceSettings
 
 ROW = {"id": 1, "event_id": "e-1", "topic": "t", "key": b"k", "value": b"{}", "headers": None}
@@ -48,7 +49,8 @@ class Broker:
     def __init__(self, refusals: int) -> None:
         self.refusals, self.published = refusals, 0
 
-    async def publish(self, *args: Any, **kwargs: Any) -> asyncio.Future[object]:
+    async def send(self, *args: Any, **kwargs: Any) -> asyncio.Future[object]:
+        """As the broker's aiokafka producer: the delivery future, or refused before sending."""
         if self.refusals:
             self.refusals -= 1
             raise UnknownError()
@@ -66,6 +68,7 @@ async def test_an_unknown_broker_error_is_retried_and_the_row_published_later() 
 
     settings = ServiceSettings(relay_poll_interval_s=0.05)
     relay = OutboxRelay("svc", connect, broker, KafkaSettings(), settings)  # type: ignore[arg-type]
+    relay.sender = RecordSender(broker, KafkaSettings(), producer_of=lambda b: b)  # type: ignore[arg-type]
     running = asyncio.create_task(relay.run())
     try:
         async with asyncio.timeout(10):
