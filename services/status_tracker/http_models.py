@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Decimal = Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12.50"])
+DECIMAL_TEXT = Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["12.50"])
 
 
 class SalesManager(BaseModel):
@@ -21,7 +21,7 @@ class OrderSummary(BaseModel):
     has_ok: bool
     created_at: str = Field(description="occurred_at of the order's earliest report")
     updated_at: str = Field(description="occurred_at of its latest report")
-    amount: str | None = Decimal
+    amount: str | None = DECIMAL_TEXT
     currency: str | None
     customer_id: str | None
     offer_id: str | None
@@ -31,7 +31,7 @@ class OrderSummary(BaseModel):
     )
     items_count: int = Field(ge=0, description="Number of lines")
     sales_manager: SalesManager | None = Field(description="null for a system sale")
-    paid_amount: str = Decimal
+    paid_amount: str = DECIMAL_TEXT
     payment_plan: str = Field(examples=["full"])
 
 
@@ -44,8 +44,8 @@ class Item(BaseModel):
     sku: str
     name: str | None
     quantity: int
-    unit_price: str = Decimal
-    line_total: str = Decimal
+    unit_price: str = DECIMAL_TEXT
+    line_total: str = DECIMAL_TEXT
     category: str | None
     offer_id: str | None
     offer_name: str | None
@@ -71,7 +71,7 @@ class Note(BaseModel):
 
 
 class OrderDetail(OrderSummary):
-    refunded_amount: str = Decimal
+    refunded_amount: str = DECIMAL_TEXT
     items: list[Item]
     discounts: list[dict[str, Any]] = Field(description="[{code?, kind, amount}]")
     metadata: dict[str, Any] | None

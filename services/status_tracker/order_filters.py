@@ -43,12 +43,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 Params = Sequence[tuple[str, str]]
 
 
-class QueryRejected(Exception):
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{p}: {m}" for p, m in errors))
-        self.errors = errors
-
-
 @dataclass(frozen=True)
 class Filters:
     any_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> OR-ed values
