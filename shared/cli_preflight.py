@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
-from orderflow.shared.service import bind_socket
 from orderflow.shared.service_registry import SERVICES, service_ports
 from orderflow.shared.tenants import TenantConfigError, TenantRegistry, load_tenants
 
@@ -27,6 +26,9 @@ class PreflightError(RuntimeError):
 
 def taken_ports(host: str, ports: Mapping[str, tuple[int, str]]) -> list[str]:
     """`ports`: what listens -> (port, the variable that moves it); one line per taken port."""
+    # Imported here: it brings the web stack, which `orderflow import` need not start up.
+    from orderflow.shared.service import bind_socket
+
     problems = []
     for what, (port, variable) in ports.items():
         try:

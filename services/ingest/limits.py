@@ -96,13 +96,20 @@ def _clean(raw: object) -> bool:
         elif isinstance(value, list):
             if depth > MAX_DEPTH:
                 return False
-            pending.extend((child, depth + 1) for child in value)
+            for child in value:
+                if isinstance(child, str):
+                    if not _storable(child):
+                        return False
+                elif isinstance(child, dict | list):
+                    pending.append((child, depth + 1))
         elif isinstance(value, str) and not _storable(value):
             return False
     return True
 
 
 def _storable(text: str) -> bool:
+    if text.isascii():  # known without a scan: an ASCII string holds no surrogate
+        return "\x00" not in text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escape can carry

@@ -80,7 +80,9 @@ def test_run_without_make_fills_only_unset_demo_secrets_with_the_makefile_values
 
     filled = demo_defaults(EXAMPLES, env)
 
-    assert "DEMO_STORE_API_KEY" not in filled and len(filled) == 12
+    assert "DEMO_STORE_API_KEY" not in filled and len(filled) == 13
+    # demo-store's FTP drop login, so `make run` serves a working one
+    assert env["DEMO_STORE_FTP_PASSWORD"] == "local-demo-store-ftp-password"
     assert env["DEMO_STORE_API_KEY"] == "mine-0123456789abcdef"
     assert (
         env["DEMO_CRM_SALES_KEY"] == demo_value("DEMO_CRM_SALES_KEY") == "local-demo-crm-sales-key"
