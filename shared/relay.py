@@ -11,24 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from aiokafka.errors import (
-    CorruptRecordException,
-    InvalidTopicError,
-    MessageSizeTooLargeError,
-    RecordTooLargeError,
-)
 from faststream.kafka import KafkaBroker
 
 from orderflow.shared import metrics, outbox
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
-from orderflow.shared.relay_publish import RecordSender
+from orderflow.shared.relay_publish import Published, RecordSender, can_never_publish, publish
 from orderflow.shared.settings import KafkaSettings, ServiceSettings
 
+__all__ = ["OutboxRelay", "Published", "RetryPublish", "can_never_publish"]
 log = get_logger(__name__)
 PRUNE_EVERY_S = 600.0
 FAILING_FOR_S = 10.0
@@ -161,55 +155,9 @@ class OutboxRelay:
         return len(outcome.sent)
 
     async def publish(self, rows: list[outbox.OutboxRow]) -> Published:
-        """Send every row and wait for every acknowledgement.
-
-        Every row is appended to its partition's batch before any acknowledgement is awaited
-        (`RecordSender`); the producer appends in order and keeps one batch in flight per
-        partition, so the order of rows with one key survives. A row refused before sending
-        holds back the rest of its key in this batch: they are neither sent nor marked.
-        """
-        pending: list[tuple[outbox.OutboxRow, asyncio.Future[object]]] = []
-        parked: list[tuple[outbox.OutboxRow, BaseException]] = []
-        held: set[tuple[str, bytes | None]] = set()
-        retry: BaseException | None = None
-        for row in rows:
-            if (row.topic, row.key) in held:
-                continue
-            try:
-                pending.append((row, await self.sender.send(row)))
-            except Exception as exc:  # refused before sending, e.g. a record over the size limit
-                held.add((row.topic, row.key))
-                if can_never_publish(exc):
-                    parked.append((row, exc))
-                else:
-                    retry = retry or exc
-        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
-        sent = []
-        for (row, _), result in zip(pending, results, strict=True):
-            if not isinstance(result, BaseException):
-                sent.append(row.id)
-            elif can_never_publish(result):
-                parked.append((row, result))
-            else:
-                retry = retry or result
-        return Published(sent, parked, retry)
+        """Send every row and wait for every acknowledgement (`relay_publish.publish`)."""
+        return await publish(self.sender, rows)
 
 
 class RetryPublish(Exception):
     """A publish failure that may pass: the rows stay unsent and the relay tries again."""
-
-
-@dataclass
-class Published:
-    sent: list[int]
-    parked: list[tuple[outbox.OutboxRow, BaseException]]
-    retry: BaseException | None  # the first failure that may pass: the batch goes again
-
-
-# What no retry can fix: the record itself is refused (too large, malformed, bad topic name).
-# Everything else, the broker's UnknownError and a missing topic included, is retried.
-_NEVER = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, CorruptRecordException)
-
-
-def can_never_publish(exc: BaseException) -> bool:
-    return isinstance(exc, _NEVER)

@@ -1,4 +1,4 @@
-"""How the relay hands one outbox row to Kafka: straight to the broker's aiokafka producer.
+"""How the relay hands a batch of outbox rows to Kafka, straight to the broker's aiokafka producer.
 
 `broker.publish` runs FastStream's publish middleware for every record (a command object, the
 OpenTelemetry middleware's context juggling, two spans, a metric): more than half of the
@@ -11,14 +11,23 @@ security exactly as `make_broker` configured them):
 - the W3C `traceparent`/`tracestate` of the row's cause, stored in its headers: unchanged when
   no tracer provider is installed (what FastStream's middleware also sent then), else the
   context of a PRODUCER span `<topic> publish`, child of the cause, as the middleware's was.
+
+`publish` sends a batch and sorts the outcome: sent, parked (`can_never_publish`), or retry.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+)
 from faststream.kafka import KafkaBroker
 
 from orderflow.shared import tracing
@@ -64,3 +73,54 @@ def headers(topic: str, row: OutboxRow) -> Headers:
     for name, value in tracing.producing(topic, row.event_id, row.headers).items():
         out.append((name, value.encode()))
     return out
+
+
+async def publish(sender: RecordSender, rows: list[OutboxRow]) -> Published:
+    """Send every row and wait for every acknowledgement.
+
+    Every row is appended to its partition's batch before any acknowledgement is awaited
+    (`RecordSender`); the producer appends in order and keeps one batch in flight per
+    partition, so the order of rows with one key survives. A row refused before sending
+    holds back the rest of its key in this batch: they are neither sent nor marked.
+    """
+    pending: list[tuple[OutboxRow, asyncio.Future[object]]] = []
+    parked: list[tuple[OutboxRow, BaseException]] = []
+    held: set[tuple[str, bytes | None]] = set()
+    retry: BaseException | None = None
+    for row in rows:
+        if (row.topic, row.key) in held:
+            continue
+        try:
+            pending.append((row, await sender.send(row)))
+        except Exception as exc:  # refused before sending, e.g. a record over the size limit
+            held.add((row.topic, row.key))
+            if can_never_publish(exc):
+                parked.append((row, exc))
+            else:
+                retry = retry or exc
+    results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+    sent = []
+    for (row, _), result in zip(pending, results, strict=True):
+        if not isinstance(result, BaseException):
+            sent.append(row.id)
+        elif can_never_publish(result):
+            parked.append((row, result))
+        else:
+            retry = retry or result
+    return Published(sent, parked, retry)
+
+
+@dataclass
+class Published:
+    sent: list[int]
+    parked: list[tuple[OutboxRow, BaseException]]
+    retry: BaseException | None  # the first failure that may pass: the batch goes again
+
+
+# What no retry can fix: the record itself is refused (too large, malformed, bad topic name).
+# Everything else, the broker's UnknownError and a missing topic included, is retried.
+_NEVER = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, CorruptRecordException)
+
+
+def can_never_publish(exc: BaseException) -> bool:
+    return isinstance(exc, _NEVER)
