@@ -74,12 +74,15 @@ async def rebuild(
     return time.perf_counter() - started, moves
 
 
-async def _client(url: str, key: str, customers: int, seconds: float, clients: int) -> list[float]:
+async def _client(
+    url: str, key: str, customers: int, seconds: float, clients: int
+) -> tuple[int, list[float]]:
     """`clients` workers on keep-alive connections of one aiohttp session on uvloop: far less
     client time per request than httpx, and the load generator shares the cores with the server."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     target = f"{url}/v1/validations/{TENANT}"
     latencies: list[float] = []
+    answered = 0
     rng = random.Random()
     cart = json.dumps(CART)
     connector = aiohttp.TCPConnector(limit=clients)
@@ -89,6 +92,7 @@ async def _client(url: str, key: str, customers: int, seconds: float, clients: i
         until = warm_until + seconds
 
         async def worker() -> None:
+            nonlocal answered
             while (now := time.monotonic()) < until:
                 body = f'{{"customer_id": "c-{rng.randrange(customers)}", "order": {cart}}}'
                 started = time.perf_counter()
@@ -96,14 +100,15 @@ async def _client(url: str, key: str, customers: int, seconds: float, clients: i
                     text = await answer.read()
                     if answer.status != 200:
                         raise RuntimeError(f"validation answered {answer.status}: {text!r}")
+                answered += 1
                 if now >= warm_until:
                     latencies.append(time.perf_counter() - started)
 
         await asyncio.gather(*(worker() for _ in range(clients)))
-    return latencies
+    return answered, latencies
 
 
-def _process(args: tuple[str, str, int, float, int]) -> list[float]:
+def _process(args: tuple[str, str, int, float, int]) -> tuple[int, list[float]]:
     return uvloop.run(_client(*args))
 
 
@@ -114,7 +119,7 @@ def validations(
     per = max(1, clients // processes)
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         parts = pool.map(_process, [(url, key, customers, seconds, per)] * processes)
-    latencies = sorted(x for part in parts for x in part)
+    latencies = sorted(x for _, part in parts for x in part)
     if not latencies:
         raise RuntimeError("no validation answered")
 
@@ -123,6 +128,7 @@ def validations(
 
     return {
         "requests": len(latencies),
+        "answered": sum(n for n, _ in parts),  # warm-up included
         "per_s": round(len(latencies) / seconds, 1),
         "p50_ms": at(0.50),
         "p99_ms": at(0.99),
