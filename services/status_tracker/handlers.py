@@ -48,9 +48,10 @@ async def on_order_reported(
     await store.lock_orders(conn, keys)
     orders = await store.load_many(conn, keys)
     reported = [(e, reports[e.event_id]) for e in fresh]
-    outgoing = _decide_all(orders, reported, rules)
+    decided = _decide_all(orders, reported, rules)
     # Refunds the reports carry, and payments that came first covering the amount (§8).
-    outgoing += await payments_handlers.after_reports(conn, orders, reported, payment_rules or {})
+    after = await payments_handlers.after_reports(conn, orders, reported, payment_rules or {})
+    outgoing = messages.refunds_first(decided, after)
     await read_model_store.save_orders(conn, list(orders.values()))
     await outbox.enqueue_many(conn, outgoing)
     # A report carrying `recurring` registers its recurring order; a confirmed initial order starts it.

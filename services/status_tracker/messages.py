@@ -130,3 +130,28 @@ def note_added(
         discriminator=f"{tenant}:{order_id}:note:{note_id}",
     )
     return topics.ORDERS_LIFECYCLE, envelope, None
+
+
+REFUNDED = "order.refunded"
+
+
+def refunds_first(decided: Sequence[Outgoing], after: Sequence[Outgoing]) -> list[Outgoing]:
+    """The rows of a report's decisions with the `order.refunded` that report carries first.
+
+    A report `Refund` with a partial `refunded_amount` is one refund and its status: rewards
+    takes the refund's pro-rata share and then reads the status at the same instant as that
+    refund's own (docs/rewards.md), so the refund must reach it before the status change and
+    `order.reversed` it caused. Other rows of `after` (confirmations by payment) stay last.
+    """
+    refunds: dict[str, list[Outgoing]] = {}
+    rest: list[Outgoing] = []
+    for row in after:
+        if row[1].type == REFUNDED:
+            refunds.setdefault(row[1].causation_id, []).append(row)
+        else:
+            rest.append(row)
+    ordered: list[Outgoing] = []
+    for row in decided:
+        ordered += refunds.pop(row[1].causation_id, [])
+        ordered.append(row)
+    return ordered + [row for rows in refunds.values() for row in rows] + rest

@@ -184,10 +184,29 @@ async def test_payment_refunds_through_the_tracker_reverse_commission_pro_rata(
         answers.append(await payment("refunded", 2, refunded_amount="30.25"))
         await commissions.read_until(has(2), timeout=60)
         answers.append(await payment("refunded", 3))  # what was left of the payment
-        events = await commissions.read_until(has(3), timeout=60)
+        await commissions.read_until(has(3), timeout=60)
+        # Refunds carried by status reports: the tracker publishes each report's
+        # `order.refunded` before the status change and `order.reversed` it caused.
+        report = {**sale, "order_id": "o-report"}
+        answers.append((await http.post("/v1/orders", json=report)).status_code)
+        await commissions.read_until(has(4), timeout=60)
+        refund = {**report, "status": "Refund", "refunded_amount": "50.00",
+                  "occurred_at": (T + HOUR).isoformat()}  # fmt: skip
+        answers.append((await http.post("/v1/orders", json=refund)).status_code)
+        await commissions.read_until(has(5), timeout=60)
+        rest = {**refund, "occurred_at": (T + 2 * HOUR).isoformat()}
+        del rest["refunded_amount"]  # all that was left
+        answers.append((await http.post("/v1/orders", json=rest)).status_code)
+        events = await commissions.read_until(has(6), timeout=60)
         events = await commissions.settle(1.0)
 
-    assert answers == [202, 202, 202, 202]
+    assert answers == [202] * 7
+    # 20.50 * 50.00 / 200.00 = 5.125 -> 5.12 (half-even), then the rest 15.38.
+    assert ledger(events, "o-report") == [
+        ("commission.accrued", "aff-2", "20.50", "order_confirmed"),
+        ("commission.reversed", "aff-2", "-5.12", "order_partially_refunded"),
+        ("commission.reversed", "aff-2", "-15.38", "order_refunded"),
+    ]
     # 10 % + 0.50 of 200.00 = 20.50; 20.50 * 30.25 / 200.00 = 3.100625 -> 3.10; the rest 17.40.
     assert ledger(events, "o-paid") == [
         ("commission.accrued", "aff-2", "20.50", "order_confirmed"),
