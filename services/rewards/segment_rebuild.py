@@ -62,7 +62,7 @@ _EVENTS = (
     ' \',"schema":"orderflow.\', e.kind, \'/1","data":\','
     " json_build_object('customer_id', e.customer_id, 'segment_id', $3::text), '}'), 'UTF8')"
     " FROM (SELECT m.customer_id, m.kind, md5(concat_ws(chr(31), $4::text, m.kind,"
-    " m.customer_id, $3::text))::uuid::text AS id FROM moves m) AS e ORDER BY e.customer_id"
+    " m.customer_id, $3::text))::uuid::text AS id FROM moves m) AS e"
 )
 
 
