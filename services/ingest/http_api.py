@@ -8,6 +8,7 @@ reports are charged to its own token bucket, so one tenant cannot starve the oth
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -82,17 +83,16 @@ class IngestApi:
         writes_payments = self._keys.caller("payments:write", tenant_in_path=False)
 
         async def orders(request: Request, caller: Caller = Depends(writes_orders)) -> Response:
-            accept: Accept = lambda c, rs: accept_reports(c, self._tenants, rs, "http")  # noqa: E731
-            return await self._admit(request, caller, self._parse_reports, accept)
+            return await self._admit(request, caller, self._parse_reports, self._accept_reports)
 
         async def touchpoints(
             request: Request, caller: Caller = Depends(writes_touchpoints)
         ) -> Response:
-            accept: Accept = lambda c, ts: accept_touchpoints(c, ts, "http")  # noqa: E731
+            accept = partial(accept_touchpoints, channel="http")
             return await self._admit(request, caller, parse_touchpoint_batch, accept)
 
         async def payments(request: Request, caller: Caller = Depends(writes_payments)) -> Response:
-            accept: Accept = lambda c, ps: accept_payments(c, ps, PaymentSource.API, "http")  # noqa: E731
+            accept = partial(accept_payments, source=PaymentSource.API, channel="http")
             return await self._admit(request, caller, parse_payment_batch, accept)
 
         router = APIRouter(tags=["ingest"])
@@ -122,6 +122,11 @@ class IngestApi:
             openapi_extra=one_or_many(PaymentReport),
         )
         return router.routes
+
+    async def _accept_reports(
+        self, conn: asyncpg.Connection, reports: Sequence[OrderReport]
+    ) -> Accepted:
+        return await accept_reports(conn, self._tenants, reports, "http")
 
     def _parse_reports(self, body: object) -> list[OrderReport]:
         reports = parse_report_batch(body)
