@@ -92,9 +92,10 @@ def test_demo_prints_each_order_lifecycle_exits_0_and_leaves_nothing_running(
         ("status_changed", "Processing", "pending", "Never OK"),
         ("status_changed", "Sale", "confirmed", "Has OK"),
         ("confirmed", "Sale", "confirmed", "Has OK"),
+        # A refund status returns all that was left; its refund goes before the status it caused.
+        ("refunded", "120.00 EUR", "full", "-"),
         ("status_changed", "Refund", "refunded", "Has OK"),
         ("reversed", "Refund", "refunded", "Has OK"),
-        ("refunded", "120.00 EUR", "full", "-"),  # a refund status returns all that was left
     ]
     assert orders["S-3001"] == [
         ("status_changed", "Received", "pending", "Never OK"),
