@@ -210,9 +210,11 @@ class Service:
             self._runner.stop()
         if self.broker is not None:
             # FastStream waits up to its graceful timeout (budget / 2) for the batch in flight.
-            with contextlib.suppress(Exception):
-                for subscriber in self.broker.subscribers:
+            for subscriber in self.broker.subscribers:
+                try:
                     await subscriber.stop()
+                except Exception as exc:  # one that cannot stop must not keep the others' batches
+                    log.warning("subscriber_stop_failed", error=f"{type(exc).__name__}: {exc}")
         if self.runtime:
             self.runtime.relay.stop()
         if self._server:
