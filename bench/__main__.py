@@ -37,6 +37,7 @@ import secrets
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,24 +90,31 @@ async def _alone(
 
 
 async def _recurring_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
-    orders, replicas = args.recurring_orders, args.recurring_replicas
-    run: Bench = lambda work, env: recurring_bench(work, env, orders, replicas, args.timeout, say)  # noqa: E731
+    run = partial(
+        recurring_bench,
+        orders=args.recurring_orders,
+        replicas=args.recurring_replicas,
+        timeout_s=args.timeout,
+        say=say,
+    )
     return await _alone(run, recurring_text, info)
 
 
 async def _import_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
-    run: Bench = lambda work, env: import_bench(work, env, args.import_rows, args.timeout, say)  # noqa: E731
+    run = partial(import_bench, rows=args.import_rows, timeout_s=args.timeout, say=say)
     return await _alone(run, import_text, info)
 
 
 async def _payments_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
-    run: Bench = lambda work, env: payments_bench(work, env, args, say)  # noqa: E731
-    return await _alone(run, payments_text, info)
+    return await _alone(partial(payments_bench, args=args, say=say), payments_text, info)
 
 
 async def _read_only(args: argparse.Namespace, info: dict[str, Any]) -> int:
     orders, rounds = args.read_orders, args.read_rounds
-    run: Bench = lambda work, env: read_bench(work, env, env["BENCH_API_KEY"], orders, rounds, say)  # noqa: E731
+
+    async def run(work: Path, env: dict[str, str]) -> dict[str, Any]:
+        return await read_bench(work, env, env["BENCH_API_KEY"], orders, rounds, say)
+
     return await _alone(run, read_text, info)
 
 

@@ -120,7 +120,8 @@ class Integration:
         return answer
 
     async def show(self, plan: str) -> dict[str, Any]:
-        return (await self._tracker.get(f"/{plan}")).json()  # type: ignore[no-any-return]
+        detail: dict[str, Any] = (await self._tracker.get(f"/{plan}")).json()
+        return detail
 
     async def _post(self, client: httpx.AsyncClient, path: str, body: Any, ok: int) -> Any:
         response = await client.post(path, json=body)

@@ -4,7 +4,7 @@ names them with their types and FastAPI refuses what breaks them (`422 query.<na
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from fastapi import Query
 
@@ -19,7 +19,7 @@ Sort = Literal[
     "order_id", "-order_id",
 ]  # fmt: skip
 Interval = Literal["day", "week", "month"]
-assert set(Interval.__args__) == set(INTERVALS)  # type: ignore[attr-defined]
+assert set(get_args(Interval)) == set(INTERVALS)
 
 
 async def filters(
