@@ -28,6 +28,7 @@ FOLDERS = ("incoming", "done")
 PERMISSIONS = "elrwfdm"
 
 
+# pyftpdlib ships no type hints, so mypy --strict sees its base class as Any (misc).
 class _TenantLogins(DummyAuthorizer):  # type: ignore[misc]
     """The logins of a live registry: read again at every login, so a tenant file reloaded
     (shared/tenant_reload.py) changes its FTP password or login without a restart."""
