@@ -21,9 +21,9 @@ from datetime import datetime
 
 import asyncpg
 
-from orderflow.services.rewards import segment_conditions, segment_messages
+from orderflow.services.rewards import segment_conditions
 from orderflow.services.rewards.customer_store import tenant_lock
-from orderflow.shared import topics
+from orderflow.services.rewards.segment_diff import Params, rebuild_segment
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
@@ -37,73 +37,21 @@ def definition_hash(when: SegmentWhen) -> str:
     return hashlib.sha256(when.model_dump_json(by_alias=True).encode()).hexdigest()
 
 
-class Params:
-    """Numbered statement parameters, the first ones fixed (`now`, tenant, segment, …)."""
-
-    def __init__(self, *first: object) -> None:
-        self.values: list[object] = list(first)
-
-    def __call__(self, value: object) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-# The segments.v1 envelope of each move (segment_messages.move_envelope, written in SQL: a
-# rebuild may move every customer, and building a million envelopes in Python would take
-# longer than the rebuild itself). The event id is a name-based UUID (MD5) of the rebuild's
-# cause, the type, the customer and the segment: stable, and new for each generation.
-_EVENTS = (
-    " INSERT INTO outbox (event_id, topic, key, value)"
-    " SELECT e.id, $5, convert_to(concat($2::text, ':', e.customer_id), 'UTF8'),"
-    ' convert_to(concat(\'{"event_id":"\', e.id, \'","type":"\', e.kind,'
-    ' \'","tenant":\', to_json($2::text), \',"order_id":null,"occurred_at":\','
-    " to_json($1::timestamptz), ',\"produced_at\":', to_json(now()),"
-    " ',\"causation_id\":', to_json($4::text), ',\"correlation_id\":', to_json($4::text),"
-    ' \',"schema":"orderflow.\', e.kind, \'/1","data":\','
-    " json_build_object('customer_id', e.customer_id, 'segment_id', $3::text), '}'), 'UTF8')"
-    " FROM (SELECT m.customer_id, m.kind, md5(concat_ws(chr(31), $4::text, m.kind,"
-    " m.customer_id, $3::text))::uuid::text AS id FROM moves m) AS e"
-)
-
-
-async def rebuild_segment(
-    conn: asyncpg.Connection,
-    tenant: str,
-    segment_id: str,
-    when: SegmentWhen | None,
-    now: datetime,
-    cause: str,
-) -> int:
-    """Members of the segment recomputed from statistics (emptied when `when` is None), each
-    difference written to the outbox as its event, in one statement; how many moved."""
-    params = Params(now, tenant, segment_id, cause, topics.SEGMENTS)
-    where = segment_conditions.predicate(when, params) if when is not None else "false"
-    result: str = await conn.execute(
-        "WITH target AS (SELECT c.customer_id FROM customers c WHERE c.tenant = $2"
-        f" AND {where}),"
-        " entered AS (INSERT INTO segment_members (tenant, segment_id, customer_id)"
-        " SELECT $2, $3, t.customer_id FROM target t WHERE NOT EXISTS (SELECT 1"
-        " FROM segment_members m WHERE m.tenant = $2 AND m.segment_id = $3"
-        " AND m.customer_id = t.customer_id) RETURNING customer_id),"
-        " gone AS (DELETE FROM segment_members m WHERE m.tenant = $2 AND m.segment_id = $3"
-        " AND NOT EXISTS (SELECT 1 FROM target t WHERE t.customer_id = m.customer_id)"
-        " RETURNING customer_id),"
-        f" moves AS (SELECT customer_id, '{segment_messages.ENTERED}' AS kind FROM entered"
-        f" UNION ALL SELECT customer_id, '{segment_messages.LEFT}' FROM gone)" + _EVENTS,
-        *params.values,
-    )
-    return int(result.split()[-1])
-
-
 async def reset_timers(
     conn: asyncpg.Connection, tenant: str, segments: Sequence[Segment], now: datetime
 ) -> None:
     """Every customer's next due instant under the new definitions (customers.due in SQL)."""
     params = Params(now, tenant)
     found = [e for s in segments for e in segment_conditions.due_expressions(s.when, params)]
-    due = "CASE WHEN $1::timestamptz IS NULL THEN NULL END"
-    if found:
-        due = f"(SELECT min(x) FROM unnest(ARRAY[{', '.join(found)}]) AS x WHERE x > $1)"
+    if not found:  # no time condition left: no timer
+        await conn.execute(
+            "UPDATE customers SET segments_due_at = NULL"
+            " WHERE tenant = $1 AND segments_due_at IS NOT NULL",
+            tenant,
+        )
+        return
+    # The earliest one still ahead (LEAST skips NULLs): plain expressions, no subquery a row.
+    due = f"LEAST({', '.join(f'CASE WHEN {e} > $1 THEN {e} END' for e in found)})"
     await conn.execute(
         f"UPDATE customers c SET segments_due_at = {due}"
         f" WHERE c.tenant = $2 AND c.segments_due_at IS DISTINCT FROM {due}",

@@ -19,8 +19,9 @@ import pytest
 from orderflow.services.rewards import customer_handlers, customer_store
 from orderflow.services.rewards.customers import Customer, Move, members
 from orderflow.services.rewards.segment_conditions import CustomerStats
+from orderflow.services.rewards.segment_diff import rebuild_segment
 from orderflow.services.rewards.segment_messages import move_envelope
-from orderflow.services.rewards.segment_rebuild import rebuild_segment, rebuild_tenant
+from orderflow.services.rewards.segment_rebuild import rebuild_tenant
 from orderflow.shared import topics
 from orderflow.shared.envelope import Envelope
 from orderflow.shared.tenant_segments import Segment, SegmentWhen
