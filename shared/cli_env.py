@@ -38,6 +38,9 @@ def quiet_logs() -> None:
         processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # As the services do: a module's logger is bound once, so a filtered-out INFO line
+        # (one per event an import writes) costs a no-op call, not a bind.
+        cache_logger_on_first_use=True,
     )
 
 

@@ -61,20 +61,21 @@ class RecordSender:
         self._topics: dict[str, str] = {}
         self._kafka = kafka
 
-    async def send(self, row: OutboxRow) -> asyncio.Future[object]:
-        """Appends the record to its partition's batch; raises if refused before sending."""
+    async def send(self, row: OutboxRow, sdk: bool | None = None) -> asyncio.Future[object]:
+        """Appends the record to its partition's batch; raises if refused before sending.
+        `sdk`: `tracing.sdk_installed()`, asked once for a batch."""
         topic = self._topics.get(row.topic)
         if topic is None:
             topic = self._topics[row.topic] = self._kafka.topic(row.topic)
         future: asyncio.Future[object] = await self._producer_of(self._broker).send(
-            topic, value=row.value, key=row.key, headers=headers(topic, row)
+            topic, value=row.value, key=row.key, headers=headers(topic, row, sdk)
         )
         return future
 
 
-def headers(topic: str, row: OutboxRow) -> Headers:
+def headers(topic: str, row: OutboxRow, sdk: bool | None = None) -> Headers:
     out: Headers = [("content-type", b""), ("correlation_id", row.event_id.encode())]
-    for name, value in tracing.producing(topic, row.event_id, row.headers).items():
+    for name, value in tracing.producing(topic, row.event_id, row.headers, sdk).items():
         out.append((name, value.encode()))
     return out
 
@@ -91,11 +92,12 @@ async def publish(sender: RecordSender, rows: list[OutboxRow]) -> Published:
     parked: list[tuple[OutboxRow, BaseException]] = []
     held: set[tuple[str, bytes | None]] = set()
     retry: BaseException | None = None
+    sdk = tracing.sdk_installed()
     for row in rows:
         if (row.topic, row.key) in held:
             continue
         try:
-            pending.append((row, await sender.send(row)))
+            pending.append((row, await sender.send(row, sdk)))
         except Exception as exc:  # refused before sending, e.g. a record over the size limit
             held.add((row.topic, row.key))
             if can_never_publish(exc):

@@ -95,9 +95,20 @@ def carrier_for(causation_id: str) -> dict[str, str]:
     return carrier
 
 
-def producing(topic: str, event_id: str, carrier: Mapping[str, str] | None) -> dict[str, str]:
-    """The `traceparent`/`tracestate` headers of an outbox row published on `topic`."""
-    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider | trace.NoOpTracerProvider):
+def sdk_installed() -> bool:
+    """Whether spans are recorded (an SDK's tracer provider is set); the relay asks once a
+    batch, not once a row (the answer reads the environment while no provider is set)."""
+    return not isinstance(
+        trace.get_tracer_provider(), ProxyTracerProvider | trace.NoOpTracerProvider
+    )
+
+
+def producing(
+    topic: str, event_id: str, carrier: Mapping[str, str] | None, sdk: bool | None = None
+) -> dict[str, str]:
+    """The `traceparent`/`tracestate` headers of an outbox row published on `topic`;
+    `sdk` is `sdk_installed()` when the caller already asked."""
+    if not (sdk_installed() if sdk is None else sdk):
         # No SDK: a span would be a non-recording copy of its parent; pass the parent along.
         return {k: v for k, v in (carrier or {}).items() if k in _W3C.fields}
     span = _tracer.start_span(

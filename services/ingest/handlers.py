@@ -23,7 +23,7 @@ from orderflow.services.ingest.reports import (
     Touchpoint,
     parse_report_record,
     parse_touchpoint_record,
-    report_uuid,
+    report_id,
     touchpoint_uuid,
 )
 from orderflow.shared import metrics, outbox, topics
@@ -69,7 +69,7 @@ async def accept_categorised(
     channel: str,
 ) -> Accepted:
     """Reports whose category is already decided (a platform adapter's, CONTRACTS §2)."""
-    now, ids = utcnow(), [str(report_uuid(report)) for report, _ in reports]
+    now, ids = utcnow(), [report_id(report) for report, _ in reports]
     first = first_occurrences(ids)
     stored = await store.insert_reports(conn, [(ids[i], *reports[i]) for i in first], channel, now)
     events: list[tuple[str, Envelope, bytes | None]] = []

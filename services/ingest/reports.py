@@ -17,6 +17,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -41,6 +42,7 @@ from orderflow.services.ingest.report_scalars import (
     rule,
 )
 from orderflow.shared.currencies import minor_units
+from orderflow.shared.ids import uuid5_text
 from orderflow.shared.vocabulary import ContributorVia, TouchpointKind
 
 __all__ = ["Currency", "Id", "Money", "Tenant", "Timestamp"]  # re-exported for callers
@@ -187,14 +189,26 @@ class Touchpoint(BaseModel):
 def identity_key(report: OrderReport) -> str:
     """§3.1 identity. The instant is taken in UTC so one moment written two ways is one report."""
     if report.report_id is not None:
-        return json.dumps(["report", report.tenant, report.source, report.report_id])
+        return _json_strings("report", report.tenant, report.source, report.report_id)
     instant = report.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
-    parts = [report.tenant, report.source, report.order_id, report.status, instant]
-    return json.dumps(["report", *parts])
+    return _json_strings(
+        "report", report.tenant, report.source, report.order_id, report.status, instant
+    )
+
+
+def _json_strings(*parts: str) -> str:
+    """`json.dumps(list(parts))` for strings (its separators and ASCII escapes), without the
+    encoder's set-up for every call: one identity is made per report."""
+    return f"[{', '.join(map(encode_basestring_ascii, parts))}]"
 
 
 def report_uuid(report: OrderReport) -> uuid.UUID:
-    return uuid.uuid5(_ID_NAMESPACE, identity_key(report))
+    return uuid.UUID(report_id(report))
+
+
+def report_id(report: OrderReport) -> str:
+    """`str(report_uuid(report))`, the stored primary key, made without a `uuid.UUID`."""
+    return uuid5_text(_ID_NAMESPACE, identity_key(report))
 
 
 def touchpoint_identity_key(touchpoint: Touchpoint) -> str:

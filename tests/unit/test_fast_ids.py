@@ -1,0 +1,82 @@
+"""The fast ways ids and events are made give exactly what the slow ways gave.
+
+Report ids, event ids and the events' bytes are fixed forever (a resent report must be
+recognised, a replayed event absorbed), so each shortcut is checked against the library
+call it replaces, over arbitrary input.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orderflow.services.ingest import domain
+from orderflow.services.ingest.reports import (
+    _ID_NAMESPACE,
+    _json_strings,
+    identity_key,
+    parse_report_batch,
+    report_id,
+    report_uuid,
+)
+from orderflow.shared.envelope import EVENT_NAMESPACE, Envelope, stable_id
+from orderflow.shared.ids import uuid5_text
+from orderflow.shared.vocabulary import Category
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@given(st.uuids(), st.text())
+def test_uuid5_text_is_the_standard_uuid5(namespace: uuid.UUID, name: str) -> None:
+    assert uuid5_text(namespace, name) == str(uuid.uuid5(namespace, name))
+
+
+@given(st.lists(st.text(), min_size=1, max_size=7))
+def test_json_strings_is_json_dumps_of_the_list(parts: list[str]) -> None:
+    assert _json_strings(*parts) == json.dumps(parts)
+
+
+@given(st.lists(st.text(min_size=1), min_size=1, max_size=4))
+def test_stable_id_is_uuid5_of_the_joined_parts(parts: list[str]) -> None:
+    assert stable_id(*parts) == str(uuid.uuid5(EVENT_NAMESPACE, "\x1f".join(parts)))
+
+
+FULL_REPORT: dict[str, Any] = {
+    "tenant": "acme",
+    "order_id": "o-ü-1",
+    "status": "Paid \u2713",
+    "occurred_at": "2026-11-30T12:00:00.123+02:00",
+    "source": "shop",
+    "amount": "19.90",
+    "currency": "EUR",
+    "customer": {"id": "c-1", "email": "a@b.test"},
+    "items": [{"sku": "s", "quantity": 2, "unit_price": "9.95"}],
+    "metadata": {"nested": [1, {"a": None}], "text": 'quote " and \\'},
+}
+
+
+@given(st.sampled_from([None, "r-1", 'r "2"']), st.sampled_from([None, *Category]))
+def test_report_ids_and_the_reported_event_are_what_validation_would_build(
+    upstream_id: str | None, category: Category | None
+) -> None:
+    body = {**FULL_REPORT, **({"report_id": upstream_id} if upstream_id else {})}
+    [report] = parse_report_batch(body, NOW)
+    if upstream_id is None:
+        instant = report.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+        parts = ["report", "acme", "shop", "o-ü-1", "Paid \u2713", instant]
+    else:
+        parts = ["report", "acme", "shop", upstream_id]
+    assert identity_key(report) == json.dumps(parts)
+    assert report_id(report) == str(uuid.uuid5(_ID_NAMESPACE, json.dumps(parts)))
+    assert report_uuid(report) == uuid.UUID(report_id(report))
+
+    event = domain.reported_event(report, report_id(report), category, NOW + timedelta(seconds=1))
+    validated = Envelope.model_validate(event.model_dump(by_alias=True))
+    assert event == validated
+    assert event.to_bytes() == validated.to_bytes()
+    assert Envelope.from_bytes(event.to_bytes()) == validated
