@@ -19,7 +19,7 @@ from datetime import datetime
 import asyncpg
 
 from orderflow.shared import tracing
-from orderflow.shared.envelope import Envelope, record_key
+from orderflow.shared.envelope import Envelope, OutgoingEvent, record_key
 from orderflow.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -58,7 +58,7 @@ async def enqueue(
 
 
 async def enqueue_many(
-    conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope, bytes | None]]
+    conn: asyncpg.Connection, items: Sequence[tuple[str, OutgoingEvent, bytes | None]]
 ) -> None:
     """`enqueue` for a whole batch, `(topic, event, key)` in order: one statement.
 
@@ -87,7 +87,7 @@ async def enqueue_many(
         _decided(topic, event)
 
 
-def _decided(topic: str, event: Envelope) -> None:
+def _decided(topic: str, event: OutgoingEvent) -> None:
     log.info(
         "event_decided",
         topic=topic,
@@ -116,7 +116,7 @@ async def enqueue_again(
     )
 
 
-def _trace(event: Envelope) -> str | None:
+def _trace(event: OutgoingEvent) -> str | None:
     carrier = tracing.carrier_for(event.causation_id)
     return json.dumps(carrier) if carrier else None
 

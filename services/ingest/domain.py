@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import to_json
+
 from orderflow.services.ingest.profiles import categorise
 from orderflow.services.ingest.report_fields import refund_problem
 from orderflow.services.ingest.reports import (
@@ -15,7 +17,13 @@ from orderflow.services.ingest.reports import (
     Touchpoint,
     error_path,
 )
-from orderflow.shared.envelope import Envelope, new_event
+from orderflow.shared.envelope import (
+    EncodedEvent,
+    Envelope,
+    encoded_event,
+    joined_objects,
+    new_event,
+)
 from orderflow.shared.tenants import TenantConfig, TenantRegistry
 from orderflow.shared.vocabulary import Category
 
@@ -66,6 +74,33 @@ def reported_event(
         data=data,
         produced_at=received_at,
     )
+
+
+def reported_record(
+    report: OrderReport, report_id: str, category: Category | None, received_at: datetime
+) -> EncodedEvent:
+    """`reported_event(...)` already serialised, the report dumped straight to JSON once
+    (not to a dict, validated again, then dumped): the same Envelope once parsed."""
+    extra = {
+        "report_id": report_id,
+        "upstream_report_id": report.report_id,
+        "category": category.value if category else None,
+        "received_at": received_at.isoformat(),
+    }
+    data = joined_objects(report.model_dump_json(exclude=_NOT_IN_DATA).encode(), to_json(extra))
+    return encoded_event(
+        type=REPORTED,
+        tenant=report.tenant,
+        order_id=report.order_id,
+        occurred_at=report.occurred_at,
+        causation_id=report_id,
+        correlation_id=report_id,
+        data=data,
+        produced_at=received_at,
+    )
+
+
+_NOT_IN_DATA = {"tenant", "order_id", "report_id"}
 
 
 def touchpoint_event(

@@ -27,7 +27,7 @@ from orderflow.services.ingest.reports import (
     touchpoint_uuid,
 )
 from orderflow.shared import metrics, outbox, topics
-from orderflow.shared.envelope import Envelope, utcnow
+from orderflow.shared.envelope import Envelope, OutgoingEvent, utcnow
 from orderflow.shared.errors import Rejected
 from orderflow.shared.logging import get_logger
 from orderflow.shared.runner import Record
@@ -72,13 +72,13 @@ async def accept_categorised(
     now, ids = utcnow(), [report_id(report) for report, _ in reports]
     first = first_occurrences(ids)
     stored = await store.insert_reports(conn, [(ids[i], *reports[i]) for i in first], channel, now)
-    events: list[tuple[str, Envelope, bytes | None]] = []
+    events: list[tuple[str, OutgoingEvent, bytes | None]] = []
     for i in (i for i in first if ids[i] in stored):
         report, category = reports[i]
         if category is None:
             _unmapped(report, ids[i])
         events.append(
-            (topics.ORDER_REPORTS, domain.reported_event(report, ids[i], category, now), None)
+            (topics.ORDER_REPORTS, domain.reported_record(report, ids[i], category, now), None)
         )
     await outbox.enqueue_many(conn, events)
     return Accepted(ids, len(ids) - len(events))

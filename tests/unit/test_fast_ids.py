@@ -12,7 +12,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import given
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderflow.services.ingest import domain
@@ -24,9 +25,11 @@ from orderflow.services.ingest.reports import (
     report_id,
     report_uuid,
 )
-from orderflow.shared.envelope import EVENT_NAMESPACE, Envelope, stable_id
+from orderflow.shared.envelope import EVENT_NAMESPACE, Envelope, joined_objects, stable_id
 from orderflow.shared.ids import uuid5_text
+from orderflow.shared.tenants import TenantConfig
 from orderflow.shared.vocabulary import Category
+from tests.unit.test_accepted_reports_flow import orders
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -80,3 +83,48 @@ def test_report_ids_and_the_reported_event_are_what_validation_would_build(
     assert event == validated
     assert event.to_bytes() == validated.to_bytes()
     assert Envelope.from_bytes(event.to_bytes()) == validated
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(orders(), st.sampled_from([None, *Category]))
+def test_the_encoded_reported_event_is_the_reported_event(
+    order: tuple[TenantConfig, list[dict[str, Any]], dict[str, Any]], category: Category | None
+) -> None:
+    """What ingest writes to the outbox (serialised once) parses to `reported_event`'s
+    envelope, for any report the accept boundary lets through."""
+    for body in order[1]:
+        [report] = parse_report_batch(body, NOW)
+        rid = report_id(report)
+        encoded = domain.reported_record(report, rid, category, NOW)
+        expected = domain.reported_event(report, rid, category, NOW)
+        assert Envelope.from_bytes(encoded.to_bytes()) == Envelope.from_bytes(expected.to_bytes())
+        assert json.loads(encoded.to_bytes()) == json.loads(expected.to_bytes())
+        fields = (encoded.event_id, encoded.type, encoded.tenant, encoded.order_id)
+        assert fields == (expected.event_id, expected.type, expected.tenant, expected.order_id)
+        assert encoded.causation_id == expected.causation_id
+
+
+def test_the_full_report_travels_encoded_as_sent() -> None:
+    [report] = parse_report_batch(FULL_REPORT, NOW)
+    encoded = domain.reported_record(report, report_id(report), Category.CONFIRMED, NOW)
+    expected = domain.reported_event(report, report_id(report), Category.CONFIRMED, NOW)
+    assert Envelope.from_bytes(encoded.to_bytes()) == expected
+    assert json.loads(encoded.to_bytes())["data"]["metadata"] == FULL_REPORT["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "joined"),
+    [
+        (b'{"a":1}', b'{"b":[2]}', b'{"a":1,"b":[2]}'),
+        (b"{}", b'{"b":2}', b'{"b":2}'),
+        (b'{"a":1}', b"{}", b'{"a":1}'),
+    ],
+)
+def test_joined_objects(first: bytes, then: bytes, joined: bytes) -> None:
+    assert joined_objects(first, then) == joined
+    assert json.loads(joined) == {**json.loads(first), **json.loads(then)}
+
+
+def test_joined_objects_takes_only_objects() -> None:
+    with pytest.raises(ValueError, match="two encoded JSON objects"):
+        joined_objects(b"[1]", b'{"a":1}')
