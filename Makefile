@@ -15,7 +15,7 @@ DEMO_SECRETS := DEMO_LOYALTY_API_KEY DEMO_LOYALTY_HOOK_SECRET DEMO_AFFILIATE_API
 	DEMO_STORE_WC_SECRET DEMO_STORE_HOOK_SECRET DEMO_STORE_FTP_PASSWORD
 $(foreach v,$(DEMO_SECRETS),$(eval export $(v) ?= local-$(shell echo $(v) | tr 'A-Z_' 'a-z-')))
 
-.PHONY: install run demo test test-unit lint bench chaos docs lock clean chromium
+.PHONY: install run demo test test-unit lint bench chaos docs lock clean chromium wrk
 
 install: $(STAMP)
 
@@ -43,6 +43,14 @@ chromium:
 	@test -x $(CHROMIUM) || ! command -v apt-get >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@test -x $(CHROMIUM) || echo "no Chromium at $(CHROMIUM): the browser test will fail" >&2
+
+# `python -m bench --segments` loads the validation route from wrk (a C load generator):
+# installed from the distribution when missing and apt is there; without it the bench
+# falls back to aiohttp processes and says so.
+wrk:
+	@command -v wrk >/dev/null || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	@command -v wrk >/dev/null || echo "no wrk on PATH: bench --segments falls back to aiohttp" >&2
 
 test-unit: install
 	$(BIN)/pytest tests/unit

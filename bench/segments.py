@@ -21,6 +21,7 @@ import asyncpg
 import psutil
 
 from bench import segments_load as load
+from bench import segments_wrk
 from bench.report import machine, machine_text
 from demo.system import running_system
 from orderflow.shared.provision import password_env_var, role_name, schema_name
@@ -50,7 +51,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--segments-customers", type=int, default=1_000_000, help="customers seeded and rebuilt")
     add("--segments-seconds", type=float, default=10.0, help="seconds of validation load")
     add("--segments-clients", type=int, default=24, help="concurrent validation requests")
-    add("--segments-processes", type=int, default=3, help="client processes sharing them")
+    add("--segments-processes", type=int, default=3, help="aiohttp client processes sharing them")
+    add(
+        "--segments-client",
+        choices=("auto", "wrk", "aiohttp"),
+        default="auto",
+        help="load generator: wrk (make wrk) when installed, else aiohttp",
+    )
+
+
+def _client(choice: str, say: Any) -> str:
+    if choice == "auto":
+        if segments_wrk.available():
+            return "wrk"
+        say("no wrk on PATH (`make wrk` installs it): the load comes from aiohttp processes")
+        return "aiohttp"
+    if choice == "wrk" and not segments_wrk.available():
+        raise SystemExit("--segments-client wrk: no wrk on PATH; `make wrk` installs it")
+    return choice
 
 
 async def _connect(env: dict[str, str]) -> asyncpg.Connection:
@@ -64,6 +82,7 @@ async def _connect(env: dict[str, str]) -> asyncpg.Connection:
 
 
 async def run(args: argparse.Namespace, say: Any) -> dict[str, Any]:
+    client = _client(args.segments_client, say)
     with tempfile.TemporaryDirectory(
         prefix="orderflow-bench-seg-", ignore_cleanup_errors=True
     ) as tmp:
@@ -83,10 +102,13 @@ async def run(args: argparse.Namespace, say: Any) -> dict[str, Any]:
                 say(f"seeded {count:,} customers by COPY in {seeded:.1f} s; validations ...")
                 server = psutil.Process(system.supervisor.pid("rewards"))
                 cpu = server.cpu_times()
-                http = load.validations(
-                    system.urls["rewards"], key, count, args.segments_seconds,
-                    args.segments_clients, args.segments_processes,
-                )  # fmt: skip
+                url, clients = system.urls["rewards"], args.segments_clients
+                duration = args.segments_seconds
+                if client == "wrk":
+                    http = segments_wrk.validations(url, key, count, duration, clients)
+                else:
+                    processes = args.segments_processes
+                    http = load.validations(url, key, count, duration, clients, processes)
                 # CPU the server spent per answer (warm-up included): on a shared machine the
                 # rate follows the load average, this much less.
                 spent = sum(server.cpu_times()[:2]) - sum(cpu[:2])
@@ -116,7 +138,7 @@ def text(result: dict[str, Any], info: dict[str, Any]) -> str:
     return "\n".join([
         f"validations: {v['per_s']:,.0f}/s over {v['requests']:,} requests at concurrency"
         f" {v['concurrency']}; p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms, max {v['max_ms']} ms;"
-        f" server CPU {v['server_cpu_ms']} ms per request"
+        f" server CPU {v['server_cpu_ms']} ms per request; load from {v['client']}"
         f" (goal >= {GOALS['validations_per_s']:,}/s: {mark[ok['validations_per_s']]};"
         f" p99 <= {GOALS['validation_p99_ms']} ms: {mark[ok['validation_p99_ms']]})",
         f"rebuild: {r['customers']:,} customers in {r['seconds']} s = {r['customers_per_s']:,}"

@@ -114,7 +114,7 @@ def _process(args: tuple[str, str, int, float, int]) -> tuple[int, list[float]]:
 
 def validations(
     url: str, key: str, customers: int, seconds: float, clients: int, processes: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Requests/s and latency percentiles (ms) of `processes` x `clients` concurrent clients."""
     per = max(1, clients // processes)
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
@@ -134,6 +134,7 @@ def validations(
         "p99_ms": at(0.99),
         "max_ms": round(latencies[-1] * 1000, 2),
         "concurrency": per * processes,
+        "client": f"aiohttp ({processes} processes)",
     }
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
 
 from orderflow.shared.cli import SERVICES
-from orderflow.shared.db import SHARED_MIGRATIONS, migrate
+from orderflow.shared.db import SHARED_MIGRATIONS, create_pool, migrate
 from orderflow.shared.provision import role_name, schema_name
 from orderflow.shared.runner import Record
 from orderflow.shared.settings import DatabaseSettings
@@ -28,6 +28,18 @@ async def connect_service(env: dict[str, str], service: str) -> asyncpg.Connecti
     app: Any = importlib.import_module(f"orderflow.services.{SERVICES[service]}.app")
     await migrate(conn, schema, [SHARED_MIGRATIONS, app.MIGRATIONS])
     return conn
+
+
+@asynccontextmanager
+async def service_pool(env: dict[str, str], service: str) -> AsyncIterator[asyncpg.Pool]:
+    """The service's own pool (its role, its schema, as `shared/db.py` opens it), migrated."""
+    await (await connect_service(env, service)).close()
+    db = DatabaseSettings.model_validate({"DATABASE_URL": env["DATABASE_URL"]})
+    pool = await create_pool(db.dsn_for_role(role_name(service)), schema_name(service))
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def records(

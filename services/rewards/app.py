@@ -52,7 +52,7 @@ def build(runtime: Runtime) -> Components:
             ),
             topics.REWARDS_MEMBER_FACTS: partial(handlers.on_member_facts, programmes=by_tenant),
         },
-        routes=api.routes() + customers.routes,
+        routes=customers.routes + api.routes(),  # validations first: the hot route
         loops=[timers.run, *customers.loops],
         topics=events.EVENTS.written(),
     )

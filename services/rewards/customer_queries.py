@@ -44,16 +44,20 @@ async def customer(
     return {**member_view(row), "segments": list(row["segments"])}
 
 
-async def shopper(conn: asyncpg.Connection, tenant: str, customer_id: str) -> tuple[int, list[str]]:
-    """What validation needs of a customer: orders and segments (0 and none if unknown)."""
-    row = await conn.fetchrow(
-        "SELECT c.orders_count, ARRAY(SELECT m.segment_id FROM segment_members m"
-        " WHERE m.tenant = $1 AND m.customer_id = $2) AS segments"
-        " FROM customers c WHERE c.tenant = $1 AND c.customer_id = $2",
-        tenant,
-        customer_id,
+async def shoppers(
+    conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, list[str]]]:
+    """What validation needs of each (tenant, customer_id): orders and segments, in one
+    statement; a customer without orders is absent."""
+    rows = await conn.fetch(
+        "SELECT c.tenant, c.customer_id, c.orders_count, ARRAY(SELECT m.segment_id"
+        " FROM segment_members m WHERE m.tenant = c.tenant AND m.customer_id = c.customer_id)"
+        " AS segments FROM unnest($1::text[], $2::text[]) AS k(tenant, customer_id)"
+        " JOIN customers c ON c.tenant = k.tenant AND c.customer_id = k.customer_id",
+        [t for t, _ in keys],
+        [c for _, c in keys],
     )
-    return (0, []) if row is None else (row["orders_count"], list(row["segments"]))
+    return {(r["tenant"], r["customer_id"]): (r["orders_count"], list(r["segments"])) for r in rows}
 
 
 def member_view(row: asyncpg.Record) -> dict[str, Any]:

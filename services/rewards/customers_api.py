@@ -14,24 +14,22 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from orderflow.services.rewards import customer_queries, validation
-from orderflow.services.rewards import validation_request as body
+from orderflow.services.rewards import customer_queries
 from orderflow.services.rewards.customer_handlers import Segments
+from orderflow.services.rewards.validation_api import ValidationApi
 from orderflow.shared import csv_stream
 from orderflow.shared.http_auth import READ, Caller, Keys
-from orderflow.shared.http_body import only_query, read_json
-from orderflow.shared.http_errors import ApiError, error
-from orderflow.shared.http_openapi import answers, json_body, ref
+from orderflow.shared.http_body import only_query
+from orderflow.shared.http_errors import error
+from orderflow.shared.http_openapi import answers
 from orderflow.shared.tenants import TenantRegistry
 
 CUSTOMER = "/v1/customers/{tenant}/{customer_id:path}"  # a customer id may hold a slash
 SEGMENTS = "/v1/segments/{tenant}"
 SEGMENT = "/v1/segments/{tenant}/{segment_id}"
-VALIDATIONS = "/v1/validations/{tenant}"
 EXPORT_COLUMNS = ("customer_id", "orders_count", "spent", "first_purchase_at", "last_purchase_at")
 LIMIT = Query(None, description="Customers per page, 1 to 200 (default 50)")
 CURSOR = Query(None, description="The `next_cursor` of the previous page")
@@ -102,7 +100,7 @@ def _spent_cell(spent: dict[str, str]) -> str:
 class CustomersApi:
     def __init__(self, pool: asyncpg.Pool, tenants: TenantRegistry, segments: Segments) -> None:
         # Segments as the service computes them (its steps hold the same map); validation
-        # rules as the registry has them now.
+        # rules as the registry has them now (validation_api.py).
         self._pool, self._tenants, self._segments = pool, tenants, segments
         self._keys = Keys(tenants)
 
@@ -145,9 +143,6 @@ class CustomersApi:
             headers = {"Content-Disposition": f'attachment; filename="{name}"'}
             return StreamingResponse(rows, media_type=csv_stream.MEDIA_TYPE, headers=headers)
 
-        async def validate(tenant: str, request: Request, c: Caller = Depends(reads)) -> Response:
-            return JSONResponse(await self._validate(tenant, await read_json(request, exact=True)))
-
         csv_ok: dict[int | str, dict[str, Any]] = {
             200: {"description": "RFC 4180 CSV", "content": {"text/csv": {}}}
         }
@@ -160,12 +155,7 @@ class CustomersApi:
              "A segment's customers, paged", answers((200, MembersOut), 404)),
             (f"{SEGMENT}/export.csv", export, "GET", (), "A segment's customers as CSV",
              {**answers(None, 404), **csv_ok}),
-            (VALIDATIONS, validate, "POST", (), "Validate a cart against the tenant's rules "
-             "(no side effect)", answers((200, body.ValidationOut))),
         ):  # fmt: skip
-            extra = (
-                json_body([body.ValidationIn], ref(body.ValidationIn)) if method == "POST" else None
-            )
             router.add_api_route(
                 path,
                 endpoint,
@@ -173,9 +163,9 @@ class CustomersApi:
                 dependencies=[Depends(only_query(*query))],
                 summary=f"{summary} (scope orders:read)",
                 responses=responses,
-                openapi_extra=extra,
             )
-        return router.routes
+        # The hot route first: the router tries routes in order.
+        return [ValidationApi(self._pool, self._tenants, self._keys).route(), *router.routes]
 
     def _segment(self, tenant: str, segment_id: str) -> None:
         if segment_id not in {s.id for s in self._segments.get(tenant, ())}:
@@ -191,26 +181,3 @@ class CustomersApi:
                     spent,
                     *[m[k] for k in EXPORT_COLUMNS[3:]],
                 )
-
-    async def _validate(self, tenant: str, raw: object) -> dict[str, Any]:
-        request = body.parse(raw)
-        configured = {rule.id: rule for rule in self._tenants.get(tenant).validation_rules}
-        asked = request.rules
-        unknown = [
-            (f"rules[{i}]", f"no rule {r!r}")
-            for i, r in enumerate(asked or [])
-            if r not in configured
-        ]
-        if unknown:
-            raise ApiError(422, unknown)
-        rules = (
-            [configured[r] for r in dict.fromkeys(asked)]
-            if asked is not None
-            else list(configured.values())
-        )
-        shopper = validation.Shopper()
-        if request.customer_id is not None and validation.needs_customer(rules):
-            async with self._pool.acquire() as conn:
-                count, segments = await customer_queries.shopper(conn, tenant, request.customer_id)
-            shopper = validation.Shopper(count, frozenset(segments))
-        return body.answer(validation.verdicts(rules, body.cart_of(request.order), shopper))
