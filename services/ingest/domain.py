@@ -56,31 +56,16 @@ def check_refunds(tenants: TenantRegistry, reports: Sequence[OrderReport], index
 def reported_event(
     report: OrderReport, report_id: str, category: Category | None, received_at: datetime
 ) -> Envelope:
-    """The internal `order.reported` event: the external status untouched, plus its category."""
-    data: dict[str, Any] = report.model_dump(mode="json", exclude={"tenant", "order_id"})
-    data.update(
-        report_id=report_id,
-        upstream_report_id=report.report_id,
-        category=category.value if category else None,
-        received_at=received_at.isoformat(),
-    )
-    return new_event(
-        type=REPORTED,
-        tenant=report.tenant,
-        order_id=report.order_id,
-        occurred_at=report.occurred_at,
-        causation_id=report_id,
-        correlation_id=report_id,
-        data=data,
-        produced_at=received_at,
-    )
+    """The internal `order.reported` event as its consumers read it (`reported_record`)."""
+    return Envelope.from_bytes(reported_record(report, report_id, category, received_at).value)
 
 
 def reported_record(
     report: OrderReport, report_id: str, category: Category | None, received_at: datetime
 ) -> EncodedEvent:
-    """`reported_event(...)` already serialised, the report dumped straight to JSON once
-    (not to a dict, validated again, then dumped): the same Envelope once parsed."""
+    """The internal `order.reported` event, serialised: the external status untouched, plus
+    its category. The report is dumped straight to JSON once (not to a dict that is then
+    validated into an Envelope and dumped again)."""
     extra = {
         "report_id": report_id,
         "upstream_report_id": report.report_id,
