@@ -65,7 +65,11 @@ async def rebuild(
     """From scratch: seconds taken, and the moves (events) it wrote."""
     await conn.execute("DELETE FROM segment_members WHERE tenant = $1", TENANT)
     await conn.execute("DELETE FROM segment_definitions WHERE tenant = $1", TENANT)
-    await conn.execute("UPDATE customers SET segments_due_at = NULL WHERE tenant = $1", TENANT)
+    await conn.execute(  # only the set ones: rewriting all rows would bloat what is measured
+        "UPDATE customers SET segments_due_at = NULL WHERE tenant = $1"
+        " AND segments_due_at IS NOT NULL",
+        TENANT,
+    )
     await conn.execute("DELETE FROM outbox")
     await conn.execute("VACUUM ANALYZE customers")
     started = time.perf_counter()

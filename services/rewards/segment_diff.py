@@ -9,7 +9,7 @@ writes each as its `customer.segment_entered` / `customer.segment_left` envelope
 outbox, in event-id order, so both tables' indexes fill page by page rather than at random.
 
 The envelope is `segment_messages.move_template`'s JSON (the live step's, split around the
-event id and customer id), so a row costs two small joins in SQL; building a million
+event id and customer id), so a row costs one concatenation in SQL; building a million
 envelopes in Python would take longer than the rebuild. The event id is a name-based UUID
 (MD5) of the rebuild's cause, the type, the customer and the segment: stable, and new for
 each generation.
@@ -38,6 +38,9 @@ class Params:
         return f"${len(self.values)}"
 
 
+# Both sorts only place rows near each other in the indexes (nothing depends on the order):
+# byte order ("C", the cheap comparison) is the indexes' order in a C or C.UTF-8 database,
+# and a UUID sorts as its text does.
 # $1 now (also each new member's `entered_at`: the instant its event says it entered), $2 tenant, $3 segment, $4 cause, $5 topic, $6 envelope head, $7 / $8 the middle of
 # an entered / left one, $9 its tail; the predicate's own values follow.
 _STATEMENT = (
@@ -49,15 +52,16 @@ _STATEMENT = (
     " FROM target t FULL JOIN stored s ON s.customer_id = t.customer_id"
     " WHERE t.customer_id IS NULL OR s.customer_id IS NULL),"
     " entered AS (INSERT INTO segment_members (tenant, segment_id, customer_id, entered_at)"
-    f" SELECT $2, $3, customer_id, $1 FROM moves WHERE kind = '{ENTERED}' ORDER BY customer_id),"
+    f" SELECT $2, $3, customer_id, $1 FROM moves WHERE kind = '{ENTERED}'"
+    ' ORDER BY customer_id COLLATE "C"),'
     " gone AS (DELETE FROM segment_members m WHERE m.tenant = $2 AND m.segment_id = $3"
     f" AND m.customer_id = ANY (ARRAY(SELECT customer_id FROM moves WHERE kind = '{LEFT}')))"
     " INSERT INTO outbox (event_id, topic, key, value)"
-    " SELECT e.id, $5, convert_to(concat($2::text, ':', e.customer_id), 'UTF8'),"
-    " convert_to(concat($6::text, to_json(e.id), CASE e.kind WHEN"
+    " SELECT e.id::text, $5, convert_to(concat($2::text, ':', e.customer_id), 'UTF8'),"
+    " convert_to(concat($6::text, e.id, CASE e.kind WHEN"
     f" '{ENTERED}' THEN $7::text ELSE $8::text END, to_json(e.customer_id), $9::text), 'UTF8')"
     " FROM (SELECT m.customer_id, m.kind, md5(concat_ws(chr(31), $4::text, m.kind,"
-    " m.customer_id, $3::text))::uuid::text AS id FROM moves m ORDER BY id) AS e"
+    " m.customer_id, $3::text))::uuid AS id FROM moves m ORDER BY id) AS e"
 )
 
 
