@@ -195,11 +195,16 @@ async def eventually(
         await asyncio.sleep(0.1)
 
 
-async def blocked_on_lock(db: asyncpg.Connection, role: str) -> bool:
-    """Whether a session of `role` in the test's database is waiting on a lock."""
+async def blocked_on_lock(db: asyncpg.Connection, role: str, holder_pid: int) -> bool:
+    """Whether a session of `role` in the test's database waits on a lock held by `holder_pid`.
+
+    Naming the holder matters: a service's own concurrent transactions briefly wait on each
+    other too, and a test that took any lock wait for its own would act too early.
+    """
     waiting = await db.fetchval(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND usename = $1 AND wait_event_type = 'Lock'",
+        " AND usename = $1 AND $2 = ANY(pg_blocking_pids(pid))",
         role,
+        holder_pid,
     )
     return bool(waiting)

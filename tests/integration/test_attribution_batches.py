@@ -329,7 +329,10 @@ async def test_a_touchpoint_and_a_report_of_one_customer_see_each_other(
         async with other.transaction():
             await handle[topic_of(held[0])](other, records(held))
             batch = asyncio.create_task(run_batch(conn, handle, waiting))
-            await eventually(lambda: blocked_on_lock(db, role_name(NAME)), "the batch waits")
+            holder = other.get_server_pid()
+            await eventually(
+                lambda: blocked_on_lock(db, role_name(NAME), holder), "the batch waits"
+            )
             assert not batch.done()
         await batch
     finally:
@@ -358,7 +361,10 @@ async def test_a_sale_confirmation_and_a_batch_take_turns_on_an_order(
                 http, "shop", state, confirmed, 30 * DAY, "http", correlation or ""
             )
             batch = asyncio.create_task(run_batch(conn, handle, [dup3]))
-            await eventually(lambda: blocked_on_lock(db, role_name(NAME)), "the batch waits")
+            holder = http.get_server_pid()
+            await eventually(
+                lambda: blocked_on_lock(db, role_name(NAME), holder), "the batch waits"
+            )
             assert not batch.done()
         await batch
     finally:

@@ -93,7 +93,10 @@ async def test_sigkill_mid_transaction_loses_and_duplicates_no_credit(
         await held.start()
         await locks.take(db, store.order_locks([("shop", "o-block")]))
         await publish(send, *after)
-        await eventually(lambda: blocked_on_lock(db, "orderflow_attribution"), "a blocked batch")
+        await eventually(
+            lambda: blocked_on_lock(db, "orderflow_attribution", db.get_server_pid()),
+            "a blocked batch",
+        )
         supervisor.kill("attribution", signal.SIGKILL)
         await asyncio.to_thread(supervisor.stop, "attribution")  # reaps the killed process
         await held.rollback()

@@ -164,13 +164,16 @@ async def has_report(db: asyncpg.Connection, order_id: str, status: str) -> bool
 
 
 @asynccontextmanager
-async def rows_locked(env: dict[str, str], query: str, *args: object) -> AsyncIterator[int]:
-    """Hold `SELECT … FOR UPDATE` locks in an open transaction; yields how many rows."""
+async def rows_locked(
+    env: dict[str, str], query: str, *args: object
+) -> AsyncIterator[tuple[int, int]]:
+    """Hold `SELECT … FOR UPDATE` locks in an open transaction; yields how many rows, and the
+    backend pid holding them."""
     conn = await asyncpg.connect(env["DATABASE_URL"])
     transaction = conn.transaction()
     await transaction.start()
     try:
-        yield len(await conn.fetch(query, *args))
+        yield len(await conn.fetch(query, *args)), conn.get_server_pid()
     finally:
         await transaction.rollback()  # it only ever held locks
         await conn.close()
@@ -197,10 +200,10 @@ async def stop_tracker_mid_batch(
         await send_phase(send, order_ids, 0)
         await read_effects(lifecycle, 100)
         lock = "SELECT 1 FROM status_tracker.orders WHERE order_id = $1 FOR UPDATE"
-        async with rows_locked(env, lock, "o-050") as locked:
+        async with rows_locked(env, lock, "o-050") as (locked, holder):
             assert locked == 1
             await send_phase(send, order_ids, 1)
-            await eventually(lambda: blocked_on_lock(db, TRACKER_ROLE), "blocked on o-050")
+            await eventually(lambda: blocked_on_lock(db, TRACKER_ROLE, holder), "blocked on o-050")
             await interrupt()
         await after_release()
         await send_phase(send, order_ids, 2)
@@ -271,12 +274,12 @@ async def test_relay_killed_between_publish_and_mark_sends_the_same_events_again
     lock = "SELECT id FROM ingest.outbox WHERE sent_at IS NULL FOR UPDATE"
     async with (
         TopicReader(stack_env, topics.ORDER_REPORTS) as reports,
-        rows_locked(stack_env, lock) as locked,
+        rows_locked(stack_env, lock) as (locked, holder),
     ):
         assert locked == 100
         await db.execute(relay_lock.format("unlock"))
         await reports.read_until(lambda es: len(es) >= 100)
-        await eventually(lambda: blocked_on_lock(db, INGEST_ROLE), "blocked marking sent")
+        await eventually(lambda: blocked_on_lock(db, INGEST_ROLE, holder), "blocked marking sent")
         assert await outbox_unsent(db, "ingest") == 100, "published, and not marked sent"
         fleet.supervisor.kill("ingest", signal.SIGKILL)
         assert await fleet.exit_code("ingest", 10.0) == -signal.SIGKILL

@@ -237,7 +237,10 @@ async def test_the_expiry_timer_and_a_batch_take_turns_on_an_order(
             assert await handlers.fire_expiry(timer, tenant, order_id, due_at, now, RULES["shop"])
             late_ok = reported("o-7", "OK", "confirmed", 2)
             batch = asyncio.create_task(run_batch(conn, records([late_ok], first_offset=1)))
-            await eventually(lambda: blocked_on_lock(db, role_name(NAME)), "the batch waits")
+            await eventually(
+                lambda: blocked_on_lock(db, role_name(NAME), timer.get_server_pid()),
+                "the batch waits",
+            )
             assert not batch.done()
         await batch
         async with timer.transaction():
