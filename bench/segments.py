@@ -50,7 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--segments", action="store_true", help="only the segments benchmark (bench/segments.py)")
     add("--segments-customers", type=int, default=1_000_000, help="customers seeded and rebuilt")
     add("--segments-seconds", type=float, default=10.0, help="seconds of validation load")
-    add("--segments-clients", type=int, default=24, help="concurrent validation requests")
+    add(
+        "--segments-clients",
+        type=int,
+        default=32,
+        help="concurrent validation requests (the edge serves 32 at once)",
+    )
     add("--segments-processes", type=int, default=3, help="aiohttp client processes sharing them")
     add(
         "--segments-client",

@@ -4,7 +4,7 @@
 From the outside in: a server span per request, request metrics (route template, status,
 latency), the guard (transient infrastructure -> `503` with `Retry-After`, nothing escapes
 as a 500 traceback), the in-flight bound (`429`), the body limit (`413`), no NUL in the URL
-(`400`); then FastAPI, whose
+(`400`), a bare route's shortcut (shared/http_bare.py); then FastAPI, whose
 exception handlers give every refusal the one error shape (`shared/http_errors.py`).
 """
 
@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderflow.shared import http_errors, metrics
+from orderflow.shared.http_bare import BareRoute, HotRoutes
 from orderflow.shared.http_body import BodyLimit, UrlText
 from orderflow.shared.http_limits import InFlight
 from orderflow.shared.http_openapi import merge_components
@@ -52,6 +53,7 @@ def build_app(
             ),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
             Middleware(UrlText),
+            Middleware(HotRoutes, routes=[r for r in routes if isinstance(r, BareRoute)]),
         ],
     )
     app.state.max_json_depth = settings.max_json_depth

@@ -52,7 +52,7 @@ def build(runtime: Runtime) -> Components:
             ),
             topics.REWARDS_MEMBER_FACTS: partial(handlers.on_member_facts, programmes=by_tenant),
         },
-        routes=customers.routes + api.routes(),  # validations first: the hot route
+        routes=api.routes() + customers.routes,
         loops=[timers.run, *customers.loops],
         topics=events.EVENTS.written(),
     )

@@ -164,8 +164,7 @@ class CustomersApi:
                 summary=f"{summary} (scope orders:read)",
                 responses=responses,
             )
-        # The hot route first: the router tries routes in order.
-        return [ValidationApi(self._pool, self._tenants, self._keys).route(), *router.routes]
+        return [*router.routes, ValidationApi(self._pool, self._tenants, self._keys).route()]
 
     def _segment(self, tenant: str, segment_id: str) -> None:
         if segment_id not in {s.id for s in self._segments.get(tenant, ())}:

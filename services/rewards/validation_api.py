@@ -17,7 +17,6 @@ from typing import Any
 
 import asyncpg
 from fastapi import Depends
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -53,15 +52,16 @@ class ValidationApi:
             found = await customer_queries.shoppers(conn, keys)
         return {k: Shopper(count, frozenset(segments)) for k, (count, segments) in found.items()}
 
-    def route(self) -> APIRoute:
+    def route(self) -> http_bare.BareRoute:
         reads = self._keys.caller(READ)
 
         async def validate(tenant: str, c: Caller = Depends(reads)) -> Response:
             raise AssertionError("served by ValidationApi.__call__")  # pragma: no cover
 
-        route = APIRoute(
+        return http_bare.BareRoute(
             VALIDATIONS,
             validate,
+            serve=self,
             methods=["POST"],
             dependencies=[Depends(only_query())],
             summary="Validate a cart against the tenant's rules (no side effect)"
@@ -70,7 +70,6 @@ class ValidationApi:
             openapi_extra=json_body([body.ValidationIn], ref(body.ValidationIn)),
             tags=["customers"],
         )
-        return http_bare.bare(route, self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http_bare.refuse_query(scope)
