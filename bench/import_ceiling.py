@@ -17,6 +17,7 @@ Each is a ceiling for its part; the import runs them all at once on the same two
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import secrets
@@ -154,8 +155,10 @@ async def ceiling(rows: int) -> list[str]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_ceiling", description=__doc__)
+    parser.add_argument("rows", type=int, nargs="?", default=100_000, help="rows (100000)")
+    rows = parser.parse_args().rows
     quiet_logs()
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     print("\n".join(asyncio.run(ceiling(rows))))
     return 0
 
