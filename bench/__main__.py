@@ -22,7 +22,8 @@ due at the same instant all published within 60 s, and the timer's cost when non
 `--read` runs only the orders read benchmark (bench/read.py): one tenant's `--read-orders`
 orders (1,000,000), filtered list pages, detail, timeline, CSV export (see its goals).
 `--import` runs only the import benchmark (bench/import_file.py): `orderflow import orders`
-of `--import-rows` CSV rows through to ingest.reports.v1 (goal >= 10,000 rows/s).
+of `--import-rows` CSV rows through to ingest.reports.v1 (goal >= 10,000 rows/s);
+`python -m bench.import_ceiling [ROWS]` times each part of it alone (docs/operations.md).
 `--payments N` runs only the payments benchmark (bench/payments_in.py): N payment reports
 through POST /v1/payments to ingest.payments.v1 (goal >= 1,000 payments/s).
 `--sales-reports` runs only the sales-report benchmark (bench/sales_report.py): p95 per `by`
