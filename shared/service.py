@@ -146,7 +146,7 @@ class Service:
                 log_config=None,  # uvicorn's lines go through our JSON logging (shared/logging)
                 lifespan="off",
                 access_log=False,
-                http="auto",  # httptools' parser where it is installed (a runtime dependency)
+                http=http_protocol(),
             )
         )
         self._spawn(self._server.serve(sockets=[self._socket]))
@@ -281,6 +281,16 @@ def main(name: str, migrations: Path, build: Build, settings: ServiceSettings) -
     service = Service(name, migrations, build, settings=settings, tenants=tenants)
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(_serve(service))
+
+
+def http_protocol() -> type[asyncio.Protocol] | str:
+    """httptools' parser where it is installed (a runtime dependency), writing each response
+    at once (shared/http_transport.py); else uvicorn's choice (h11)."""
+    try:
+        from orderflow.shared.http_transport import GatheringHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    return GatheringHttpToolsProtocol
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
