@@ -75,7 +75,7 @@ async def test_concurrent_lookups_share_statements_and_get_what_each_alone_would
 async def test_a_lookup_never_joins_a_batch_already_sent(pool: asyncpg.Pool) -> None:
     """A batch read before a commit is not the answer of a look-up made after it."""
     await seed(pool, 3)
-    release = asyncio.Event()
+    read, release = asyncio.Event(), asyncio.Event()
     first = True
 
     async def slow_after_reading(keys: Sequence[Key]) -> Found:
@@ -84,12 +84,13 @@ async def test_a_lookup_never_joins_a_batch_already_sent(pool: asyncpg.Pool) -> 
             found = await customer_queries.shoppers(conn, keys)
         if first:
             first = False
+            read.set()
             await release.wait()  # this batch's answer is read, not yet handed out
         return found
 
     shoppers = Coalescer(slow_after_reading, (0, list[str]()))
     before = asyncio.create_task(shoppers.get(("a", "c-2")))
-    await asyncio.sleep(0.2)  # the first batch has read c-2 with 2 orders and waits
+    await read.wait()  # the first batch has read c-2 with 2 orders and waits
     await pool.execute(
         "UPDATE customers SET orders_count = 7 WHERE tenant = 'a' AND customer_id = 'c-2'"
     )
