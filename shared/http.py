@@ -90,6 +90,9 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self._app, self._service = app, service
+        # The two series of each (route template, status): `labels()` looks them up under a
+        # lock on every call; the templates and statuses are few.
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,9 +110,13 @@ class RequestMetrics:
             await self._app(scope, receive, sending)
         finally:
             route = getattr(scope.get("route"), "path_format", None) or "unmatched"
-            labels = (self._service, route, str(status))
-            metrics.HTTP_REQUESTS.labels(*labels).inc()
-            metrics.HTTP_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+            series = self._series.get((route, status))
+            if series is None:
+                labels = (self._service, route, str(status))
+                series = metrics.HTTP_REQUESTS.labels(*labels), metrics.HTTP_SECONDS.labels(*labels)
+                self._series[route, status] = series
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
 
 
 class TraceRequests:
