@@ -71,7 +71,8 @@ class Keys:
             credentials: HTTPAuthorizationCredentials | None = Security(bearer),
         ) -> Caller:
             key = credentials.credentials if credentials else None
-            tenant = request.path_params.get("tenant") if tenant_in_path else None
+            # A path without `{tenant}` matches no key's tenant: refused, never let through.
+            tenant = request.path_params.get("tenant", "") if tenant_in_path else None
             return self.authorize(key, scope, tenant)
 
         return dependency

@@ -75,6 +75,15 @@ class GatheringTransport(asyncio.Transport):
     def can_write_eof(self) -> bool:
         return False
 
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)  # an upgrade (WebSocket) hands the socket on
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
 
 class GatheringHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, writing through a `GatheringTransport`."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orderflow.services.rewards.validation import Cart, Line, RuleVerdict
 from orderflow.shared.currencies import CURRENCIES
+from orderflow.shared.http_body import unstorable_path
 from orderflow.shared.http_errors import ApiError
 
 DECIMAL = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
@@ -72,6 +73,10 @@ def parse(body: object) -> ValidationIn:
         raise ApiError(422, [(_path(e["loc"]), e["msg"]) for e in exc.errors()]) from None
     if request.order.currency not in CURRENCIES:
         raise ApiError(422, [("order.currency", "not an ISO 4217 currency with minor units")])
+    if request.customer_id is not None and unstorable_path(request.customer_id) is not None:
+        # Read from Postgres, in one statement with other requests' customers (coalesced):
+        # text it cannot take would fail theirs too.
+        raise ApiError(422, [("customer_id", "must not hold a NUL character")])
     return request
 
 

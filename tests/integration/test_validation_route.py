@@ -13,10 +13,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import Depends
+from fastapi.routing import APIRoute
 
 from orderflow.services.rewards.validation_api import ValidationApi
 from orderflow.shared.http import build_app
-from orderflow.shared.http_auth import Keys
+from orderflow.shared.http_auth import Caller, Keys
 from orderflow.shared.http_settings import HttpSettings
 from orderflow.shared.tenants import load_tenants
 from tests.batch_support import service_pool
@@ -96,6 +98,24 @@ async def test_the_bare_route_answers_and_refuses_as_the_edge_does(
         assert 'route="/v1/validations/{tenant}",service="rewards",status="200"' in metrics
 
 
+async def test_a_customer_id_postgres_cannot_take_is_422_and_fails_no_other_request(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Customers are read together (one statement for concurrent requests): a NUL in one
+    request's customer id, which Postgres refuses, must fail that request alone."""
+    good = {"customer_id": "c-1", "order": SHOES, "rules": ["shoes-for-loyal"]}
+    bad = {**good, "customer_id": "c-\u0000"}
+    async with client(pool, write_segment_tenants(tmp_path / "tenants")) as http:
+        answers = await asyncio.gather(
+            *(http.post(PATH, json=bad if n % 5 == 0 else good) for n in range(20))
+        )
+    statuses = [a.status_code for a in answers]
+    assert statuses == [422 if n % 5 == 0 else 200 for n in range(20)], statuses
+    assert answers[0].json()["errors"] == [
+        {"path": "customer_id", "message": "must not hold a NUL character"}
+    ]
+
+
 async def chunks(size: int) -> AsyncIterator[bytes]:
     """A body without Content-Length (chunked): the edge counts what it reads."""
     for _ in range(size // 1024 + 1):
@@ -140,3 +160,24 @@ async def test_every_concurrent_request_is_503_while_the_database_is_out_of_reac
     assert [a.status_code for a in answers] == [503] * 10
     assert all(a.headers["Retry-After"] == "1" and set(a.json()) == {"errors"} for a in answers)
     assert anonymous.status_code == 200
+
+
+async def test_a_tenant_bound_key_check_on_a_path_without_tenant_refuses_every_key(
+    tmp_path: Path,
+) -> None:
+    """`Keys.caller` binds the key to `{tenant}` by default: on a path that has none it
+    fails closed (403), it never lets any key through."""
+    tenants = load_tenants(write_segment_tenants(tmp_path / "tenants"), {})
+    reads = Keys(tenants).caller("orders:read")
+
+    async def things(caller: Caller = Depends(reads)) -> dict[str, str]:
+        return {"tenant": caller.tenant}
+
+    async def ready() -> dict[str, bool]:
+        return {}
+
+    app = build_app("rewards", ready, [APIRoute("/v1/things", things)], HttpSettings())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
+        answer = await http.get("/v1/things", headers={"Authorization": f"Bearer {KEY}"})
+    assert answer.status_code == 403, answer.text

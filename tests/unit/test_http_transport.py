@@ -30,6 +30,18 @@ class Recorded(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         return 7
 
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.limits = (high or 0, low or 0)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self.limits
+
 
 async def test_one_ticks_writes_leave_as_one_at_its_end() -> None:
     real = Recorded()
@@ -64,3 +76,14 @@ async def test_an_abort_drops_what_was_gathered() -> None:
     gathering.abort()
     await asyncio.sleep(0)
     assert real.writes == [] and real.aborted and gathering.is_closing()
+
+
+async def test_the_protocol_and_write_limits_are_the_real_transports() -> None:
+    """An upgrade hands the socket to another protocol: it must reach the real transport."""
+    real = Recorded()
+    gathering = GatheringTransport(real)
+    protocol = asyncio.Protocol()
+    gathering.set_protocol(protocol)
+    assert real.get_protocol() is protocol and gathering.get_protocol() is protocol
+    gathering.set_write_buffer_limits(high=1024, low=256)
+    assert gathering.get_write_buffer_limits() == real.get_write_buffer_limits() == (1024, 256)
