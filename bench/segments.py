@@ -53,8 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--segments-clients",
         type=int,
-        default=32,
-        help="concurrent validation requests (the edge serves 32 at once)",
+        default=24,
+        help="concurrent validation requests (the edge serves up to 32 at once)",
     )
     add("--segments-processes", type=int, default=3, help="aiohttp client processes sharing them")
     add(
