@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,11 @@ def _python_s(source: Path, tenants_dir: Path) -> tuple[float, float]:
     judge_s = form_s = 0.0
     chunks = _chunks(source, tenants_dir)
     while True:
-        chunk, seconds = _timed(lambda: next(chunks, None))
+        chunk, seconds = _timed(partial(next, chunks, None))
         if chunk is None:
             return judge_s, form_s
         judge_s += seconds
-        form_s += _timed(lambda: _stored_form(chunk))[1]  # noqa: B023 - used at once
+        form_s += _timed(partial(_stored_form, chunk))[1]
 
 
 async def _copy(conn: asyncpg.Connection, stored: list[tuple[Any, ...]]) -> float:

@@ -43,7 +43,8 @@ def broker_producer(broker: KafkaBroker) -> AIOKafkaProducer:
     FastStream 0.7.8 exposes it only as a private attribute (hence the ignore); this is the
     one place that reads it, so an upgrade that moves it breaks here and in the relay tests.
     """
-    producer: AIOKafkaProducer = broker.config.producer._producer.producer  # type: ignore[attr-defined]
+    private = broker.config.producer._producer  # type: ignore[attr-defined]  # FastStream 0.7.8 private
+    producer: AIOKafkaProducer = private.producer
     return producer
 
 

@@ -10,9 +10,12 @@ one row, a first publish refused with UnknownError, then accepted.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
+import asyncpg
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import UnknownError
+from faststream.kafka import KafkaBroker
 
 from orderflow.shared.relay import OutboxRelay
 from orderflow.shared.relay_publish import RecordSender
@@ -63,12 +66,18 @@ class Broker:
 async def test_an_unknown_broker_error_is_retried_and_the_row_published_later() -> None:
     outbox, broker = Outbox(), Broker(refusals=1)
 
-    async def connect() -> Outbox:
-        return outbox
+    async def connect() -> asyncpg.Connection:
+        return cast(asyncpg.Connection, outbox)  # the fake has the statements the relay runs
 
     settings = ServiceSettings(relay_poll_interval_s=0.05)
-    relay = OutboxRelay("svc", connect, broker, KafkaSettings(), settings)  # type: ignore[arg-type]
-    relay.sender = RecordSender(broker, KafkaSettings(), producer_of=lambda b: b)  # type: ignore[arg-type]
+    # The fake stands in for the broker and for its producer: it has the one method used.
+    fake_broker = cast(KafkaBroker, broker)
+
+    def fake_producer(_: KafkaBroker) -> AIOKafkaProducer:
+        return cast(AIOKafkaProducer, broker)
+
+    relay = OutboxRelay("svc", connect, fake_broker, KafkaSettings(), settings)
+    relay.sender = RecordSender(fake_broker, KafkaSettings(), producer_of=fake_producer)
     running = asyncio.create_task(relay.run())
     try:
         async with asyncio.timeout(10):
