@@ -58,7 +58,7 @@ async def _shard(path: Path, tenant: str, shard: tuple[int, int], progress: Any)
     tenants = tenant_registry()
     async with connect("ingest") as conn:
         result, errors = await import_file(
-            conn, tenants, path, tenant, progress=progress, shard=shard
+            conn, tenants, path, tenant, progress=progress, shard=shard, judge_in_process=True
         )
     return {"result": result, "errors": errors}
 

@@ -81,7 +81,7 @@ async def enqueue_many(
         [topic for topic, _, _ in items],
         keys,
         [e.to_bytes() for _, e, _ in items],
-        [_trace(e) for _, e, _ in items],
+        _traces([e.causation_id for _, e, _ in items]),
     )
     for topic, event, _ in items:
         _decided(topic, event)
@@ -114,6 +114,17 @@ async def enqueue_again(
             for topic, e, key in items
         ],
     )
+
+
+def _traces(causation_ids: list[str]) -> list[str | None]:
+    """`_trace` of each event, each distinct carrier encoded once."""
+    encoded: dict[int, str | None] = {}
+    out = []
+    for carrier in tracing.carriers_for(causation_ids):
+        if id(carrier) not in encoded:
+            encoded[id(carrier)] = json.dumps(carrier) if carrier else None
+        out.append(encoded[id(carrier)])
+    return out
 
 
 def _trace(event: OutgoingEvent) -> str | None:

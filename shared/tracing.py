@@ -95,6 +95,16 @@ def carrier_for(causation_id: str) -> dict[str, str]:
     return carrier
 
 
+def carriers_for(causation_ids: Sequence[str]) -> list[dict[str, str]]:
+    """`carrier_for` of each id; one injection for them all when no consumer span is bound
+    (an HTTP request's or a command's events all carry the current context)."""
+    if _spans_by_event.get() is None:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        return [carrier] * len(causation_ids)
+    return [carrier_for(causation_id) for causation_id in causation_ids]
+
+
 def sdk_installed() -> bool:
     """Whether spans are recorded (an SDK's tracer provider is set); the relay asks once a
     batch, not once a row (the answer reads the environment while no provider is set)."""

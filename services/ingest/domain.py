@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from orderflow.services.ingest.reports import (
     ReportRejected,
     Touchpoint,
     error_path,
+    report_id,
 )
 from orderflow.shared.envelope import (
     EncodedEvent,
@@ -53,6 +55,66 @@ def check_refunds(tenants: TenantRegistry, reports: Sequence[OrderReport], index
         raise ReportRejected(errors)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Reports as they are stored, column by column (ids, columns, raw JSON), with the
+    `order.reported` event each becomes if it is new: all decided before the database is
+    touched, so an import can make them in another process (`import_judging`). Columns
+    because that is what the statements take and what crosses a process boundary cheaply."""
+
+    report_ids: list[str] = field(default_factory=list)
+    tenants: list[str] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    categories: list[Category | None] = field(default_factory=list)
+    occurred_at: list[datetime] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    event_values: list[bytes] = field(default_factory=list)
+
+    def add(
+        self,
+        report: OrderReport,
+        category: Category | None,
+        received_at: datetime,
+        encoded: bytes | None = None,
+    ) -> None:
+        """What storing `report` (of this category, received at `received_at`) writes;
+        `encoded`: `to_json(report)`, when judging it already made it (`parse_report`)."""
+        rid = report_id(report)
+        encoded = to_json(report) if encoded is None else encoded
+        self.report_ids.append(rid)
+        self.tenants.append(report.tenant)
+        self.order_ids.append(report.order_id)
+        self.sources.append(report.source)
+        self.statuses.append(report.status)
+        self.categories.append(category)
+        self.occurred_at.append(report.occurred_at)
+        self.raw.append(encoded.decode())
+        event = reported_record(report, rid, category, received_at, encoded)
+        self.event_ids.append(event.event_id)
+        self.event_values.append(event.value)
+
+    def __len__(self) -> int:
+        return len(self.report_ids)
+
+    def event(self, i: int) -> EncodedEvent:
+        """The `order.reported` event of the i-th report (`reported_record`'s)."""
+        rid = self.report_ids[i]
+        tenant, order_id = self.tenants[i], self.order_ids[i]
+        return EncodedEvent(
+            self.event_ids[i], REPORTED, tenant, order_id, rid, self.event_values[i]
+        )
+
+    def taking(self, indexes: list[int]) -> Prepared:
+        """Only the reports at these indexes, in that order."""
+        if len(indexes) == len(self) and indexes == list(range(len(self))):
+            return self
+        columns = (getattr(self, f.name) for f in fields(self))
+        return Prepared(*([column[i] for i in indexes] for column in columns))
+
+
 def reported_event(
     report: OrderReport, report_id: str, category: Category | None, received_at: datetime
 ) -> Envelope:
@@ -61,18 +123,25 @@ def reported_event(
 
 
 def reported_record(
-    report: OrderReport, report_id: str, category: Category | None, received_at: datetime
+    report: OrderReport,
+    report_id: str,
+    category: Category | None,
+    received_at: datetime,
+    encoded: bytes | None = None,
 ) -> EncodedEvent:
     """The internal `order.reported` event, serialised: the external status untouched, plus
     its category. The report is dumped straight to JSON once (not to a dict that is then
-    validated into an Envelope and dumped again)."""
+    validated into an Envelope and dumped again); `encoded`: that JSON, if already made."""
     extra = {
         "report_id": report_id,
         "upstream_report_id": report.report_id,
         "category": category.value if category else None,
         "received_at": received_at.isoformat(),
     }
-    data = joined_objects(report.model_dump_json(exclude=_NOT_IN_DATA).encode(), to_json(extra))
+    fields_json = (None if encoded is None else data_of(report, encoded)) or report.model_dump_json(
+        exclude=_NOT_IN_DATA
+    ).encode()
+    data = joined_objects(fields_json, to_json(extra))
     return encoded_event(
         type=REPORTED,
         tenant=report.tenant,
@@ -83,6 +152,27 @@ def reported_record(
         data=data,
         produced_at=received_at,
     )
+
+
+def data_of(report: OrderReport, encoded: bytes) -> bytes | None:
+    """`model_dump_json(exclude=_NOT_IN_DATA)` cut out of `to_json(report)`: the fields come
+    in declaration order, `tenant`, `order_id`, `status`, `occurred_at`, `report_id` first,
+    so the three left out are found where their own JSON says. None if the bytes are not
+    of that shape (then the caller dumps)."""
+    head = b'{"tenant":%s,"order_id":%s,' % (to_json(report.tenant), to_json(report.order_id))
+    kept = b'"status":%s,"occurred_at":%s,' % (
+        to_json(report.status),
+        to_json(report.occurred_at),
+    )
+    left_out = b'"report_id":%s,' % to_json(report.report_id)
+    at = len(head) + len(kept)
+    if not (
+        encoded.startswith(head)
+        and encoded.startswith(kept, len(head))
+        and encoded.startswith(left_out, at)
+    ):
+        return None
+    return b"{" + kept + encoded[at + len(left_out) :]
 
 
 _NOT_IN_DATA = {"tenant", "order_id", "report_id"}

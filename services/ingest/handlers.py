@@ -23,7 +23,6 @@ from orderflow.services.ingest.reports import (
     Touchpoint,
     parse_report_record,
     parse_touchpoint_record,
-    report_id,
     touchpoint_uuid,
 )
 from orderflow.shared import metrics, outbox, topics
@@ -69,29 +68,37 @@ async def accept_categorised(
     channel: str,
 ) -> Accepted:
     """Reports whose category is already decided (a platform adapter's, CONTRACTS §2)."""
-    now, ids = utcnow(), [report_id(report) for report, _ in reports]
+    now, prepared = utcnow(), domain.Prepared()
+    for report, category in reports:
+        prepared.add(report, category, now)
+    return await accept_prepared(conn, prepared, channel, now)
+
+
+async def accept_prepared(
+    conn: asyncpg.Connection, reports: domain.Prepared, channel: str, now: datetime
+) -> Accepted:
+    """Reports already prepared (`domain.Prepared`, received at `now`): one insert of the
+    reports, one of the events of those that were new."""
+    ids = reports.report_ids
     first = first_occurrences(ids)
-    stored = await store.insert_reports(conn, [(ids[i], *reports[i]) for i in first], channel, now)
+    stored = await store.insert_reports(conn, reports.taking(first), channel, now)
     events: list[tuple[str, OutgoingEvent, bytes | None]] = []
     for i in (i for i in first if ids[i] in stored):
-        report, category = reports[i]
-        if category is None:
-            _unmapped(report, ids[i])
-        events.append(
-            (topics.ORDER_REPORTS, domain.reported_record(report, ids[i], category, now), None)
-        )
+        if reports.categories[i] is None:
+            _unmapped(reports, i)
+        events.append((topics.ORDER_REPORTS, reports.event(i), None))
     await outbox.enqueue_many(conn, events)
     return Accepted(ids, len(ids) - len(events))
 
 
-def _unmapped(report: OrderReport, report_id: str) -> None:
-    metrics.STATUS_UNMAPPED.labels(report.tenant).inc()
+def _unmapped(reports: domain.Prepared, i: int) -> None:
+    metrics.STATUS_UNMAPPED.labels(reports.tenants[i]).inc()
     log.warning(
         "status_unmapped",
-        tenant=report.tenant,
-        order_id=report.order_id,
-        status=report.status,
-        report_id=report_id,
+        tenant=reports.tenants[i],
+        order_id=reports.order_ids[i],
+        status=reports.statuses[i],
+        report_id=reports.report_ids[i],
     )
 
 

@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from orderflow.services.ingest.domain import check_refunds
 from orderflow.services.ingest.reports import (
     FieldError,
     OrderReport,
     ReportRejected,
-    parse_report_batch,
+    parse_report,
 )
 from orderflow.shared.tenants import TenantRegistry
 
@@ -55,10 +55,12 @@ def read_rows(file: TextIO, suffix: str) -> Iterator[tuple[int, object]]:
             if text.strip():
                 yield line, _json(text, line, "")
         return
-    reader = csv.DictReader(file, restval="", strict=True)
+    reader = csv.reader(file, strict=True)
+    header = next(reader, None)
     start = 2  # the header is line 1
-    for row in reader:
-        yield start, _cells(row, start)
+    for cells in reader:
+        if cells and header is not None:  # a blank line is no row
+            yield start, _cells(header, cells, start)
         start = reader.line_num + 1
 
 
@@ -69,13 +71,12 @@ def _json(text: str, line: int, path: str) -> object:
         return RowError(line, path, f"is not valid JSON: {exc}")
 
 
-def _cells(row: dict[str | Any, Any], line: int) -> object:
-    if None in row:
-        return RowError(
-            line, "", f"has {len(row) - 1 + len(row[None])} cells; the header has {len(row) - 1}"
-        )
+def _cells(header: list[str], cells: list[str], line: int) -> object:
+    if len(cells) > len(header):
+        return RowError(line, "", f"has {len(cells)} cells; the header has {len(header)}")
     report: dict[str, object] = {}
-    for column, cell in row.items():
+    # As csv.DictReader: missing cells are empty, a repeated column's last cell wins.
+    for column, cell in dict(zip(header, cells, strict=False)).items():
         if cell == "":
             continue
         if column in JSON_CELLS:
@@ -90,8 +91,8 @@ def _cells(row: dict[str | Any, Any], line: int) -> object:
 
 def judged(
     row: object, line: int, tenant: str, tenants: TenantRegistry, now: datetime
-) -> OrderReport | list[RowError]:
-    """The row as a report, or every reason it is not one."""
+) -> tuple[OrderReport, bytes] | list[RowError]:
+    """The row as a report and its JSON (`parse_report`), or every reason it is not one."""
     if isinstance(row, RowError):
         return [row]
     if isinstance(row, dict):
@@ -99,11 +100,11 @@ def judged(
         if row["tenant"] != tenant:
             return [RowError(line, "tenant", f"is {row['tenant']!r}; this import is {tenant!r}")]
     try:
-        [report] = parse_report_batch(row, now)
+        report, encoded = parse_report(row, now)
         check_refunds(tenants, [report], indexed=False)
     except ReportRejected as exc:
         return [RowError(line, e.path, e.message) for e in exc.errors]
-    return report
+    return report, encoded
 
 
 def errors_file(source: Path) -> Path:

@@ -1,6 +1,6 @@
 """Importing a file of reports through ingest's own path (CONTRACTS §12).
 
-Valid rows go in chunks through `handlers.accept_reports`, the function behind HTTP and
+Valid rows go in chunks through `handlers.accept_prepared`, the function behind HTTP and
 Kafka: stored raw in ingest's schema under the same report ids, with their `order.reported`
 events in the outbox in the same transaction, and ingest's relay publishes them. So nothing
 downstream can tell an imported report from any other, and a second import of the same file
@@ -12,23 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 
 from orderflow.services.ingest import handlers
-from orderflow.services.ingest.import_rows import RowError, errors_file, judged, read_rows
-from orderflow.services.ingest.reports import OrderReport
+from orderflow.services.ingest.import_judging import CHUNK_ROWS, Chunk, Job, chunks
+from orderflow.services.ingest.import_rows import RowError, errors_file
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.logging import get_logger
 from orderflow.shared.tenants import TenantRegistry, UnknownTenant
 
 log = get_logger(__name__)
-CHUNK_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -42,36 +40,6 @@ class ImportResult:
         return json.dumps(asdict(self))
 
 
-@dataclass
-class _Chunk:
-    rows: int = 0
-    reports: list[OrderReport] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-
-
-def _judge_chunk(
-    rows: Iterator[tuple[int, object]],
-    tenant: str,
-    tenants: TenantRegistry,
-    now: datetime,
-    shard: tuple[int, int],
-) -> _Chunk:
-    """The next CHUNK_ROWS rows of this shard, judged (run in a thread: see import_file)."""
-    chunk = _Chunk()
-    for line, row in rows:
-        if shard[1] > 1 and _shard_of(row, shard[1]) != shard[0]:
-            continue
-        chunk.rows += 1
-        outcome = judged(row, line, tenant, tenants, now)
-        if isinstance(outcome, list):
-            chunk.errors.extend(outcome)
-        else:
-            chunk.reports.append(outcome)
-        if chunk.rows == CHUNK_ROWS:
-            break
-    return chunk
-
-
 async def import_file(
     conn: asyncpg.Connection,
     tenants: TenantRegistry,
@@ -81,37 +49,31 @@ async def import_file(
     channel: str = "import",
     progress: Callable[[int], object] = lambda _rows: None,
     shard: tuple[int, int] = (0, 1),
+    judge_in_process: bool = False,
 ) -> tuple[ImportResult, list[RowError]]:
     """Imports `path`; `progress(n)` after every chunk of n rows. Raises UnknownTenant.
 
-    The next chunk is read and judged in a thread while the previous one is being stored,
-    so the database works while Python validates, and the event loop of a service running
-    this (the FTP drop) stays responsive. Chunks are stored one after the other, in order.
-    `shard` (k, n): only the rows of the orders whose id hashes to k of n, so n processes
-    can share a file; one order's rows stay in one shard, in the file's order.
+    The next chunk is judged (`import_judging`: in a thread, or in a process of its own
+    with `judge_in_process`) while the previous one is being stored, so the database works
+    while Python validates. Chunks are stored one after the other, in order, each in its
+    own transaction. `shard` (k, n): only the rows of the orders whose id hashes to k of n,
+    so n processes can share a file; one order's rows stay in one shard, in the file's order.
     """
     tenants.get(tenant)
     now, errors = utcnow(), []
     counts = {"rows": 0, "accepted": 0, "duplicates": 0}
     storing: asyncio.Future[None] | None = None
-    with path.open(encoding="utf-8", newline="") as file:
-        async with _finishing(lambda: storing):
-            rows = read_rows(file, path.suffix.lower())
-            while True:
-                judging = asyncio.to_thread(_judge_chunk, rows, tenant, tenants, now, shard)
-                chunk = (
-                    await judging
-                    if storing is None
-                    else (await asyncio.gather(judging, storing))[0]
-                )
-                if not chunk.rows:
-                    break
-                counts["rows"] += chunk.rows
-                errors.extend(chunk.errors)
-                storing = asyncio.ensure_future(
-                    _accept(conn, tenants, chunk.reports, channel, counts)
-                )
-                progress(chunk.rows)
+    job = Job(path, tenant, tenants, now, shard)
+    async with chunks(job, in_process=judge_in_process) as judged, _finishing(lambda: storing):
+        async for chunk in judged:
+            if storing is not None:
+                await storing
+            counts["rows"] += chunk.rows
+            errors.extend(chunk.errors)
+            storing = asyncio.ensure_future(_accept(conn, chunk, now, channel, counts))
+            progress(chunk.rows)
+        if storing is not None:
+            await storing
     rejected = len({e.line for e in errors})
     result = ImportResult(counts["rows"], counts["accepted"], counts["duplicates"], rejected)
     log.info("import_done", tenant=tenant, channel=channel, shard=shard[0], **asdict(result))
@@ -131,24 +93,15 @@ async def _finishing(storing: Callable[[], asyncio.Future[None] | None]) -> Asyn
                 await pending
 
 
-def _shard_of(row: object, shards: int) -> int:
-    order_id = row.get("order_id") if isinstance(row, dict) else None
-    return zlib.crc32(str(order_id).encode()) % shards if order_id is not None else 0
-
-
 async def _accept(
-    conn: asyncpg.Connection,
-    tenants: TenantRegistry,
-    reports: list[OrderReport],
-    channel: str,
-    counts: dict[str, int],
+    conn: asyncpg.Connection, chunk: Chunk, now: datetime, channel: str, counts: dict[str, int]
 ) -> None:
-    if not reports:
+    if not chunk.reports:
         return
     async with conn.transaction():
-        accepted = await handlers.accept_reports(conn, tenants, reports, channel)
+        accepted = await handlers.accept_prepared(conn, chunk.reports, channel, now)
     counts["duplicates"] += accepted.duplicates
     counts["accepted"] += len(accepted.ids) - accepted.duplicates
 
 
-__all__ = ["ImportResult", "UnknownTenant", "errors_file", "import_file"]
+__all__ = ["CHUNK_ROWS", "ImportResult", "UnknownTenant", "errors_file", "import_file"]

@@ -261,11 +261,13 @@ def _field_errors(exc: ValidationError, prefix: Loc) -> list[FieldError]:
     return errors
 
 
-def _fits_one_record(parsed: BaseModel, prefix: Loc) -> None:
-    size = len(parsed.model_dump_json())
-    if size > MAX_REPORT_BYTES:
-        message = f"is {size} bytes as JSON; at most {MAX_REPORT_BYTES}"
+def _fits_one_record(parsed: BaseModel, prefix: Loc) -> bytes:
+    """The model as JSON (every field; what its event carries), if it fits one record."""
+    encoded = to_json(parsed)
+    if len(encoded) > MAX_REPORT_BYTES:
+        message = f"is {len(encoded)} bytes as JSON; at most {MAX_REPORT_BYTES}"
         raise ReportRejected([FieldError(error_path(prefix), message)])
+    return encoded
 
 
 def _merged(first: list[FieldError], then: list[FieldError]) -> list[FieldError]:
@@ -274,7 +276,8 @@ def _merged(first: list[FieldError], then: list[FieldError]) -> list[FieldError]
     return first + [e for e in then if e.path not in seen]
 
 
-def _validate(model: type[M], raw: object, prefix: Loc, now: datetime | None) -> M:
+def _validated(model: type[M], raw: object, prefix: Loc, now: datetime | None) -> tuple[M, bytes]:
+    """The model, and its JSON (`_fits_one_record`)."""
     if not isinstance(raw, dict):
         raise ReportRejected([FieldError(error_path(prefix), "must be a JSON object")])
     found = [FieldError(error_path(loc), why) for loc, why in limits.raw_problems(raw, prefix)]
@@ -288,8 +291,11 @@ def _validate(model: type[M], raw: object, prefix: Loc, now: datetime | None) ->
         raise ReportRejected(_merged(invalid, found)) from None
     if found:
         raise ReportRejected(found)
-    _fits_one_record(parsed, prefix)
-    return parsed
+    return parsed, _fits_one_record(parsed, prefix)
+
+
+def _validate(model: type[M], raw: object, prefix: Loc, now: datetime | None) -> M:
+    return _validated(model, raw, prefix, now)[0]
 
 
 def _parse_batch(model: type[M], body: object, now: datetime | None) -> list[M]:
@@ -312,6 +318,12 @@ def _parse_batch(model: type[M], body: object, now: datetime | None) -> list[M]:
 
 def parse_report_batch(body: object, now: datetime | None = None) -> list[OrderReport]:
     return _parse_batch(OrderReport, body, now)
+
+
+def parse_report(body: object, now: datetime | None = None) -> tuple[OrderReport, bytes]:
+    """One report (a JSON object), and its JSON as `to_json(report)` writes it (every field,
+    absent ones null), made once while judging it: what it is stored and published as."""
+    return _validated(OrderReport, body, (), now)
 
 
 def parse_touchpoint_batch(body: object, now: datetime | None = None) -> list[Touchpoint]:

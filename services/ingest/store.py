@@ -11,22 +11,22 @@ from datetime import datetime
 
 import asyncpg
 
-from orderflow.services.ingest.reports import OrderReport, Touchpoint
-from orderflow.shared.vocabulary import Category
+from orderflow.services.ingest.domain import Prepared
+from orderflow.services.ingest.reports import Touchpoint
 
 
-def _raw(item: OrderReport | Touchpoint) -> str:
+def _raw(item: Touchpoint) -> str:
     # pydantic's serialiser writes the JSON model_dump(mode="json") holds, in half the time.
     return item.model_dump_json(exclude_none=True)
 
 
 async def insert_reports(
     conn: asyncpg.Connection,
-    reports: Sequence[tuple[str, OrderReport, Category | None]],
+    reports: Prepared,
     channel: str,
     received_at: datetime,
 ) -> set[str]:
-    """Store each `(report_id, report, category)`; returns the ids that were not stored yet."""
+    """Store each report (each id once); returns the ids that were not stored yet."""
     if not reports:
         return set()
     rows = await conn.fetch(
@@ -38,14 +38,14 @@ async def insert_reports(
         "  $7::timestamptz[], $8::text[]) WITH ORDINALITY"
         "  AS r(report_id, tenant, order_id, source, status, category, occurred_at, raw, n)"
         " ORDER BY r.n ON CONFLICT (report_id) DO NOTHING RETURNING report_id::text",
-        [report_id for report_id, _, _ in reports],
-        [r.tenant for _, r, _ in reports],
-        [r.order_id for _, r, _ in reports],
-        [r.source for _, r, _ in reports],
-        [r.status for _, r, _ in reports],
-        [c.value if c else None for _, _, c in reports],
-        [r.occurred_at for _, r, _ in reports],
-        [_raw(r) for _, r, _ in reports],
+        reports.report_ids,
+        reports.tenants,
+        reports.order_ids,
+        reports.sources,
+        reports.statuses,
+        [c.value if c else None for c in reports.categories],
+        reports.occurred_at,
+        reports.raw,
         received_at,
         channel,
     )

@@ -22,6 +22,7 @@ from orderflow.services.ingest.reports import (
     OrderReport,
     _json_strings,
     identity_key,
+    parse_report,
     parse_report_batch,
     report_id,
     report_uuid,
@@ -129,6 +130,35 @@ def test_the_encoded_reported_event_is_the_reported_event(
         fields = (encoded.event_id, encoded.type, encoded.tenant, encoded.order_id)
         assert fields == (expected.event_id, expected.type, expected.tenant, expected.order_id)
         assert encoded.causation_id == expected.causation_id
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(orders(), st.sampled_from([None, *Category]))
+def test_what_an_import_prepares_from_one_encoding_is_what_the_slow_ways_build(
+    order: tuple[TenantConfig, list[dict[str, Any]], dict[str, Any]], category: Category | None
+) -> None:
+    """The import encodes each report once while judging it (`parse_report`); its raw JSON,
+    its event's `data` (cut out of that encoding, never dumped again) and the event are
+    what the model, the reference and `reported_record` without the encoding give."""
+    for body in order[1]:
+        report, encoded = parse_report(body, NOW)
+        assert encoded == report.model_dump_json().encode()
+        data = domain.data_of(report, encoded)
+        assert data is not None, "the cut must apply to every valid report"
+        assert data == report.model_dump_json(exclude={"tenant", "order_id", "report_id"}).encode()
+        prepared = domain.Prepared()
+        prepared.add(report, category, NOW, encoded)
+        rid = report_id(report)
+        # Read back as `orderflow replay reports` does, the raw JSON with its nulls gives the
+        # report the former raw JSON (nulls left out) gave.
+        replayed, former = (
+            OrderReport.model_validate(json.loads(raw), context={"now": NOW})
+            for raw in (prepared.raw[0], report.model_dump_json(exclude_none=True))
+        )
+        assert replayed == former
+        assert prepared.event(0) == domain.reported_record(report, rid, category, NOW)
+        expected = reference_reported_event(report, rid, category, NOW)
+        assert Envelope.from_bytes(prepared.event(0).to_bytes()) == expected
 
 
 def test_the_full_report_travels_encoded_as_sent() -> None:
