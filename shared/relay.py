@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 from orderflow.shared import metrics, outbox
 from orderflow.shared.errors import is_transient
 from orderflow.shared.logging import get_logger
-from orderflow.shared.relay_publish import Published, RecordSender, can_never_publish, publish
+from orderflow.shared.relay_publish import BatchSender, Published, can_never_publish, publish
 from orderflow.shared.settings import KafkaSettings, ServiceSettings
 
 __all__ = ["OutboxRelay", "Published", "RetryPublish", "can_never_publish"]
@@ -40,7 +40,7 @@ class OutboxRelay:
         self._service = service
         self._connect = dsn_connect
         self.broker = broker
-        self.sender = RecordSender(broker, kafka)
+        self.sender = BatchSender(broker, kafka)
         self._settings = settings
         self._wake = asyncio.Event()
         self._stopping = False

@@ -15,10 +15,11 @@ from typing import Any, cast
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import UnknownError
+from aiokafka.producer.message_accumulator import BatchBuilder
 from faststream.kafka import KafkaBroker
 
 from orderflow.shared.relay import OutboxRelay
-from orderflow.shared.relay_publish import RecordSender
+from orderflow.shared.relay_publish import BatchSender
 from orderflow.shared.settings import KafkaSettings, ServiceSettings
 
 ROW = {"id": 1, "event_id": "e-1", "topic": "t", "key": b"k", "value": b"{}", "headers": None}
@@ -49,17 +50,28 @@ class Outbox:
 
 
 class Broker:
+    _max_request_size = 1048576  # as the producer's default
+
     def __init__(self, refusals: int) -> None:
         self.refusals, self.published = refusals, 0
 
-    async def send(self, *args: Any, **kwargs: Any) -> asyncio.Future[object]:
-        """As the broker's aiokafka producer: the delivery future, or refused before sending."""
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> BatchBuilder:
+        return BatchBuilder(16384, 0)
+
+    async def send_batch(
+        self, batch: BatchBuilder, *args: Any, **kwargs: Any
+    ) -> asyncio.Future[object]:
+        """As the broker's aiokafka producer: the batch's delivery future, failed the first times."""
+        done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         if self.refusals:
             self.refusals -= 1
-            raise UnknownError()
-        self.published += 1
-        done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
+            done.set_exception(UnknownError())
+        else:
+            self.published += batch.record_count()
+            done.set_result(None)
         return done
 
 
@@ -70,14 +82,14 @@ async def test_an_unknown_broker_error_is_retried_and_the_row_published_later() 
         return cast(asyncpg.Connection, outbox)  # the fake has the statements the relay runs
 
     settings = ServiceSettings(relay_poll_interval_s=0.05)
-    # The fake stands in for the broker and for its producer: it has the one method used.
+    # The fake stands in for the broker and for its producer: it has the methods used.
     fake_broker = cast(KafkaBroker, broker)
 
     def fake_producer(_: KafkaBroker) -> AIOKafkaProducer:
         return cast(AIOKafkaProducer, broker)
 
     relay = OutboxRelay("svc", connect, fake_broker, KafkaSettings(), settings)
-    relay.sender = RecordSender(fake_broker, KafkaSettings(), producer_of=fake_producer)
+    relay.sender = BatchSender(fake_broker, KafkaSettings(), producer_of=fake_producer)
     running = asyncio.create_task(relay.run())
     try:
         async with asyncio.timeout(10):
