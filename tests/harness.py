@@ -104,6 +104,7 @@ class TopicReader:
         self.topic = self._kafka.topic(topic)
         self.records: list[tuple[bytes | None, bytes]] = []
         self.headers: list[dict[str, bytes]] = []  # each record's, in the order of `records`
+        self.partitions: list[int] = []  # each record's partition, in the order of `records`
         self._consumer: AIOKafkaConsumer | None = None
 
     async def __aenter__(self) -> TopicReader:
@@ -131,6 +132,7 @@ class TopicReader:
             for records in batches.values():
                 self.records.extend((r.key, r.value) for r in records)
                 self.headers.extend(dict(r.headers) for r in records)
+                self.partitions.extend(r.partition for r in records)
         return self.envelopes()
 
     async def settle(self, seconds: float = 2.0) -> list[Envelope]:

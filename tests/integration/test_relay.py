@@ -9,57 +9,28 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 
 from orderflow.shared import outbox
-from orderflow.shared.db import SHARED_MIGRATIONS, migrate
-from orderflow.shared.envelope import Envelope, new_event
-from orderflow.shared.kafka import make_broker
-from orderflow.shared.provision import role_name
-from orderflow.shared.relay import OutboxRelay
-from orderflow.shared.settings import DatabaseSettings, ServiceSettings
-from tests.harness import TopicReader, kafka_settings
+from orderflow.shared.envelope import Envelope
+from tests.harness import TopicReader
+from tests.relay_support import connect as _connect
+from tests.relay_support import event as _event
+from tests.relay_support import ingest_relay
 
 pytestmark = pytest.mark.integration
 TOPIC = "orders.lifecycle.v1"
 
 
-def _event(order_id: str, n: int, padding: int = 0) -> Envelope:
-    return new_event(
-        type="order.status_changed",
-        tenant="shop",
-        order_id=order_id,
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-        causation_id=f"c-{order_id}-{n}",
-        correlation_id="c",
-        data={"n": n, "padding": "x" * padding},
-    )
-
-
-async def _connect(env: dict[str, str]) -> asyncpg.Connection:
-    db = DatabaseSettings.model_validate({"DATABASE_URL": env["DATABASE_URL"]})
-    conn = await asyncpg.connect(
-        db.dsn_for_role(role_name("ingest")), server_settings={"search_path": "ingest"}
-    )
-    await migrate(conn, "ingest", [SHARED_MIGRATIONS])
-    return conn
-
-
 async def test_a_refused_row_is_parked_and_holds_back_its_key_until_released(
     stack_env: dict[str, str],
 ) -> None:
-    conn = await _connect(stack_env)
-    kafka = kafka_settings(stack_env)
-    broker = make_broker(kafka, client_id="relay-test", graceful_timeout_s=1.0)
-    await broker.start()
-    try:
+    async with ingest_relay(stack_env) as (conn, relay):
         await outbox.enqueue(conn, TOPIC, _event("o-1", 1))
         # over the record limit: no retry can publish it as it is
         await outbox.enqueue(conn, TOPIC, _event("o-1", 2, padding=2 * 1024 * 1024))
         await outbox.enqueue(conn, TOPIC, _event("o-1", 3))
         await outbox.enqueue(conn, TOPIC, _event("o-2", 1))
-        relay = OutboxRelay("ingest", None, broker, kafka, ServiceSettings())
         published = await relay.publish_once(conn)
         again = await relay.publish_once(conn)
         rows = await conn.fetch("SELECT sent_at, parked_at, error FROM outbox ORDER BY id")
@@ -71,9 +42,6 @@ async def test_a_refused_row_is_parked_and_holds_back_its_key_until_released(
         )
         released = await outbox.release(conn)
         after_release = await relay.publish_once(conn)
-    finally:
-        await broker.stop()
-        await conn.close()
     async with TopicReader(stack_env, TOPIC) as reader:
         events = await reader.read_until(lambda es: len(es) >= 4)
         events = await reader.settle(1.0)
@@ -87,12 +55,7 @@ async def test_a_refused_row_is_parked_and_holds_back_its_key_until_released(
 async def test_resend_republishes_rows_sent_since_a_time_in_their_order(
     stack_env: dict[str, str],
 ) -> None:
-    conn = await _connect(stack_env)
-    kafka = kafka_settings(stack_env)
-    broker = make_broker(kafka, client_id="relay-test", graceful_timeout_s=1.0)
-    await broker.start()
-    try:
-        relay = OutboxRelay("ingest", None, broker, kafka, ServiceSettings())
+    async with ingest_relay(stack_env) as (conn, relay):
         await outbox.enqueue(conn, TOPIC, _event("o-1", 1))
         await relay.publish_once(conn)
         since = await conn.fetchval("SELECT now()")
@@ -101,9 +64,6 @@ async def test_resend_republishes_rows_sent_since_a_time_in_their_order(
         await relay.publish_once(conn)
         resent = await outbox.resend(conn, since)
         republished = await relay.publish_once(conn)
-    finally:
-        await broker.stop()
-        await conn.close()
     async with TopicReader(stack_env, TOPIC) as reader:
         events = await reader.read_until(lambda es: len(es) >= 5)
         events = await reader.settle(1.0)
@@ -152,13 +112,9 @@ async def test_each_record_carries_its_event_id_and_the_trace_context_of_its_cau
     stack_env: dict[str, str],
 ) -> None:
     """CONTRACTS §5: correlation_id = event_id; traceparent/tracestate as stored with the row."""
-    conn = await _connect(stack_env)
-    kafka = kafka_settings(stack_env)
-    broker = make_broker(kafka, client_id="relay-test", graceful_timeout_s=1.0)
     parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     traced, untraced = _event("o-t", 1), _event("o-u", 1)
-    await broker.start()
-    try:
+    async with ingest_relay(stack_env) as (conn, relay):
         await outbox.enqueue(conn, TOPIC, untraced)
         await outbox.enqueue(conn, TOPIC, traced)
         await conn.execute(
@@ -166,11 +122,7 @@ async def test_each_record_carries_its_event_id_and_the_trace_context_of_its_cau
             json.dumps({"traceparent": parent, "tracestate": "vendor=1", "baggage": "k=v"}),
             traced.event_id,
         )
-        relay = OutboxRelay("ingest", None, broker, kafka, ServiceSettings())
         assert await relay.publish_once(conn) == 2
-    finally:
-        await broker.stop()
-        await conn.close()
     async with TopicReader(stack_env, TOPIC) as reader:
         await reader.read_until(lambda es: {traced.event_id, untraced.event_id} <= _ids(es))
         by_event = {
