@@ -84,15 +84,10 @@ class BatchSender:
         once full; its first record always fits)."""
         return self._producer_of(self._broker).create_batch()
 
-    def refusal(self, row: OutboxRow, headers: Headers) -> MessageSizeTooLargeError | None:
-        """`producer.send`'s check before sending (its `_serialize`), with its message."""
-        size = _estimate(row.key, row.value, headers)
-        if size <= self._producer_of(self._broker)._max_request_size:
-            return None
-        return MessageSizeTooLargeError(
-            f"The message is {size} bytes when serialized which is larger than the maximum"
-            " request size you have configured with the max_request_size configuration"
-        )
+    def max_request_size(self) -> int:
+        """The producer's limit on one record, which `producer.send` checks before sending."""
+        limit: int = self._producer_of(self._broker)._max_request_size
+        return limit
 
     async def send(self, batch: Any, topic: str, partition: int) -> asyncio.Future[object]:
         """Queues the batch (after the partition's previous one left); returns its future."""
@@ -104,6 +99,8 @@ class BatchSender:
 
 def headers(topic: str, row: OutboxRow, sdk: bool | None = None) -> Headers:
     out: Headers = [("content-type", b""), ("correlation_id", row.event_id.encode())]
+    if row.headers is None and sdk is False:
+        return out  # no cause's context to pass along, no span to make
     for name, value in tracing.producing(topic, row.event_id, row.headers, sdk).items():
         out.append((name, value.encode()))
     return out
@@ -162,6 +159,7 @@ async def _lane(
     as one that can never be published, its rows go again one record a batch, and so do the
     rest, so that only the record it refuses is parked."""
     topic, partition = tp
+    limit = sender.max_request_size()
     held: dict[bytes | None, int] = {}  # key -> its parked row: later rows of the key wait
     at, one_by_one = 0, False
     while at < len(rows):
@@ -172,9 +170,9 @@ async def _lane(
             if row.id > held.get(row.key, row.id):
                 continue
             row_headers = headers(topic, row, sdk)
-            refused = sender.refusal(row, row_headers)
-            if refused is not None:
-                out.parked.append((row, refused))
+            size = _estimate(row.key, row.value, row_headers)
+            if size > limit:  # as `producer.send` refuses it, with its message
+                out.parked.append((row, _too_large(size)))
                 held.setdefault(row.key, row.id)
             elif (
                 batch.append(timestamp=None, key=row.key, value=row.value, headers=row_headers)
@@ -199,6 +197,13 @@ async def _lane(
                 held.setdefault(taken[0].key, taken[0].id)
         else:
             out.sent.extend(row.id for row in taken)
+
+
+def _too_large(size: int) -> MessageSizeTooLargeError:
+    return MessageSizeTooLargeError(
+        f"The message is {size} bytes when serialized which is larger than the maximum"
+        " request size you have configured with the max_request_size configuration"
+    )
 
 
 # What no retry can fix: the record itself is refused (too large, malformed, bad topic name).
