@@ -133,14 +133,17 @@ def _trace(event: OutgoingEvent) -> str | None:
 
 
 async def fetch_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
-    # A parked row holds back the later rows of its key (per-key order); parked rows are
-    # rare, so the NOT EXISTS probes a small partial index.
+    # The ids come from the narrow `outbox_pending` (migration 0007), each row by its primary
+    # key: `OFFSET 0` keeps that a nested loop in id order, however many sent rows the table
+    # holds. A parked row holds back the later rows of its key (per-key order): the NOT
+    # EXISTS probes `outbox_parked`, nearly always empty.
     rows = await conn.fetch(
-        "SELECT id, event_id, topic, key, value, headers FROM outbox o"
-        " WHERE sent_at IS NULL AND parked_at IS NULL AND NOT EXISTS ("
-        "  SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.sent_at IS NULL"
-        "  AND p.topic = o.topic AND p.key IS NOT DISTINCT FROM o.key AND p.id < o.id)"
-        " ORDER BY id LIMIT $1",
+        "SELECT o.id, o.event_id, o.topic, o.key, o.value, o.headers FROM outbox_pending q"
+        " CROSS JOIN LATERAL (SELECT * FROM outbox WHERE id = q.id OFFSET 0) o"
+        " WHERE o.sent_at IS NULL AND o.parked_at IS NULL AND NOT EXISTS ("
+        "  SELECT 1 FROM outbox_parked p WHERE p.topic = o.topic"
+        "  AND p.key IS NOT DISTINCT FROM o.key AND p.id < o.id)"
+        " ORDER BY q.id LIMIT $1",
         limit,
     )
     return [
@@ -157,6 +160,7 @@ async def fetch_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxRow]:
 
 
 async def mark_sent(conn: asyncpg.Connection, ids: list[int]) -> None:
+    # A heap-only update on the row's own page; the trigger takes the ids off outbox_pending.
     await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
 
 
@@ -167,26 +171,29 @@ async def park(conn: asyncpg.Connection, row_id: int, error: str) -> None:
 
 
 async def prune_sent(conn: asyncpg.Connection, older_than_hours: float) -> int:
+    """Delete the rows sent longer ago than the retention (found by the BRIN index on
+    sent_at), and the ids of rows deleted unsent (by hand) from the pending queue."""
     result: str = await conn.execute(
         "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)",
         older_than_hours * 3600.0,
     )
+    for listed in ("outbox_pending", "outbox_parked"):
+        await conn.execute(
+            f"DELETE FROM {listed} q WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = q.id)"
+        )
     return int(result.split()[-1])
 
 
 async def pending_count(conn: asyncpg.Connection) -> int:
-    count: int = await conn.fetchval(
-        "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"
-    )
-    return count
+    return (await backlog(conn))[0]
 
 
 async def backlog(conn: asyncpg.Connection) -> tuple[int, int]:
-    """(rows waiting to be published, rows parked)."""
+    """(rows waiting to be published, rows parked), from the two narrow lists, never by a
+    scan of the outbox (which holds every row sent within the retention)."""
     row = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS pending,"
-        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked"
-        " FROM outbox WHERE sent_at IS NULL"
+        "SELECT (SELECT count(*) FROM outbox_pending) - p.parked AS pending, p.parked"
+        " FROM (SELECT count(*) AS parked FROM outbox_parked) p"
     )
     assert row is not None
     return int(row["pending"]), int(row["parked"])
@@ -196,8 +203,8 @@ async def release(conn: asyncpg.Connection, ids: Sequence[int] | None = None) ->
     """Un-park rows (all, or the given ids) once their cause is fixed; returns how many."""
     result: str = await conn.execute(
         "UPDATE outbox SET parked_at = NULL, error = NULL"
-        " WHERE parked_at IS NOT NULL AND sent_at IS NULL"
-        " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))",
+        " WHERE id IN (SELECT id FROM outbox_parked) AND parked_at IS NOT NULL"
+        " AND sent_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))",
         list(ids) if ids is not None else None,
     )
     return int(result.split()[-1])
@@ -205,6 +212,7 @@ async def release(conn: asyncpg.Connection, ids: Sequence[int] | None = None) ->
 
 async def resend(conn: asyncpg.Connection, since: datetime) -> int:
     """Mark rows sent at or after `since` unsent again, so the relay republishes them in id
-    order (after a broker lost its data); downstream inboxes absorb what they already had."""
+    order (after a broker lost its data); downstream inboxes absorb what they already had.
+    The trigger puts them back on outbox_pending."""
     result: str = await conn.execute("UPDATE outbox SET sent_at = NULL WHERE sent_at >= $1", since)
     return int(result.split()[-1])
