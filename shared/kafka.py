@@ -39,7 +39,7 @@ def make_broker(settings: KafkaSettings, client_id: str, graceful_timeout_s: flo
         acks="all",
         enable_idempotence=settings.enable_idempotence,
         linger_ms=2,
-        # A relay batch of 500 envelopes of ~1 KiB goes out in one record batch a partition
+        # A relay batch (2000 envelopes of ~1 KiB over 6 partitions) is one record batch a partition
         # (aiokafka's 16 KiB made a produce request of every 16 records: the broker's and
         # the relay's time went into requests, not records). Below the 1 MiB a broker takes.
         max_batch_size=PRODUCER_BATCH_BYTES,
