@@ -9,7 +9,7 @@ import asyncio
 from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import RecordTooLargeError, UnknownError
+from aiokafka.errors import KafkaTimeoutError, RecordTooLargeError, UnknownError
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 from faststream.kafka import KafkaBroker
@@ -50,6 +50,8 @@ class Producer:
         self.failing: int | None = None  # a partition whose batches fail, retriably
 
     async def partitions_for(self, topic: str) -> set[int]:
+        if topic == "unknown":
+            raise KafkaTimeoutError()  # as aiokafka, when no metadata for it came in time
         return set(PARTITIONS)
 
     def create_batch(self) -> Builder:
@@ -125,3 +127,21 @@ async def test_a_failing_partition_is_retried_and_the_others_are_sent() -> None:
     }
     assert isinstance(outcome.retry, UnknownError) and not outcome.parked
     assert set(outcome.sent) == on[0] | on[2] and on[1]
+
+
+async def test_keyless_rows_share_one_partition_in_their_order() -> None:
+    producer = Producer()
+    rows = [OutboxRow(i, f"e-{i}", "t", None, f"v{i}".encode()) for i in range(1, 21)]
+    outcome = await publish(_sender(producer), rows)
+    assert sorted(outcome.sent) == list(range(1, 21)) and outcome.retry is None
+    assert len({p for p, _ in producer.batches}) == 1
+    assert [v for _, values in producer.batches for v in values] == [r.value for r in rows]
+
+
+async def test_a_topic_without_metadata_is_retried_and_the_others_are_sent() -> None:
+    producer = Producer()
+    rows = _rows(["a", "b", "c"])
+    rows[1] = OutboxRow(2, "e-2", "unknown", b"b", b"b/2")
+    outcome = await publish(_sender(producer), rows)
+    assert isinstance(outcome.retry, KafkaTimeoutError)
+    assert sorted(outcome.sent) == [1, 3] and not outcome.parked
