@@ -34,6 +34,7 @@ import asyncpg
 from bench.import_file import write_csv
 from demo.system import running_system
 from orderflow.services.ingest import domain, handlers, import_judging, import_rows
+from orderflow.shared import outbox
 from orderflow.shared.cli_env import quiet_logs
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.provision import schema_name
@@ -114,7 +115,7 @@ async def _store_then_relay(
         for chunk in chunks:
             await handlers.accept_prepared(conn, chunk, "import", now)
     committed = time.monotonic()
-    while await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+    while await outbox.pending_count(conn):
         if time.monotonic() - committed > timeout_s:
             raise TimeoutError("the relay did not publish the outbox in time")
         await asyncio.sleep(0.02)

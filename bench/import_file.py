@@ -24,6 +24,7 @@ import asyncpg
 from bench.probe import Probe
 from bench.report import machine_text
 from demo.system import running_system
+from orderflow.shared import outbox
 from orderflow.shared.provision import schema_name
 from orderflow.shared.topics import ORDER_REPORTS
 
@@ -106,7 +107,7 @@ async def _all_sent(dsn: str, timeout_s: float, check: Callable[[], None]) -> fl
     conn = await asyncpg.connect(dsn, server_settings={"search_path": schema_name("ingest")})
     try:
         deadline = time.monotonic() + timeout_s
-        while await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+        while await outbox.pending_count(conn):
             if time.monotonic() > deadline:
                 raise TimeoutError("ingest's outbox was not all sent in time")
             check()
