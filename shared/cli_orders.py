@@ -15,8 +15,6 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from orderflow.shared.cli_env import NotFound, described, tenant_registry
 from orderflow.shared.service_registry import service_ports
 
@@ -59,6 +57,8 @@ async def _run(args: argparse.Namespace) -> int:
     )
     path = f"/v1/orders/{quote(args.tenant, safe='')}/{quote(args.order_id, safe='')}/timeline"
     headers = {"Authorization": f"Bearer {args.api_key or _key(args.tenant)}"}
+    import httpx  # here, not at the top: every other command starts without it (~60 ms)
+
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10.0) as client:
             answer = await client.get(path, headers=headers)

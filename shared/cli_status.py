@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from orderflow.shared import dead_letter_store, outbox
@@ -61,6 +60,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 async def lag(url: str) -> int | None:
     """The service's own view (`orderflow_consumer_lag` on /metrics, set after each batch):
     records behind the high watermarks, summed over its partitions."""
+    import httpx  # here, not at the top: every other command starts without it (~60 ms)
+
     try:
         async with httpx.AsyncClient(timeout=2.0) as client:
             text = (await client.get(f"{url}/metrics")).text
