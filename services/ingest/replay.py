@@ -26,25 +26,33 @@ BATCH = 1000
 async def _batches(
     conn: asyncpg.Connection, tenant: str, since: datetime | None, until: datetime | None
 ) -> AsyncIterator[list[asyncpg.Record]]:
-    after: tuple[datetime, str] | None = None
+    # Keyset pages over reports_by_receipt (migration 0003): each page starts where the
+    # last one ended, in the index, whatever the tenant's size.
+    after: tuple[datetime | None, str] = (since, _BEFORE_ANY_ID)
     while True:
         rows = await conn.fetch(
-            "SELECT report_id::text, category, received_at, raw::text FROM reports"
-            " WHERE tenant = $1 AND ($2::timestamptz IS NULL OR received_at >= $2)"
-            " AND ($3::timestamptz IS NULL OR received_at < $3)"
-            " AND ($4::timestamptz IS NULL OR (received_at, report_id) > ($4, $5::uuid))"
-            " ORDER BY received_at, report_id LIMIT $6",
+            PAGE,
             tenant,
-            since,
+            after[0],
+            after[1],
             until,
-            after[0] if after else None,
-            after[1] if after else None,
             BATCH,
         )
         if not rows:
             return
         yield list(rows)
         after = (rows[-1]["received_at"], rows[-1]["report_id"])
+
+
+PAGE = (
+    "SELECT report_id::text, category, received_at, raw::text FROM reports"
+    " WHERE tenant = $1"
+    " AND (received_at, report_id) > (COALESCE($2, '-infinity'::timestamptz), $3::uuid)"
+    " AND received_at < COALESCE($4, 'infinity'::timestamptz)"
+    " ORDER BY received_at, report_id LIMIT $5"
+)
+# The least uuid: (since, it) precedes every report received at `since` (ids are uuid5s).
+_BEFORE_ANY_ID = "00000000-0000-0000-0000-000000000000"
 
 
 def _event(row: asyncpg.Record) -> Envelope:
