@@ -50,10 +50,13 @@ _estimate = DefaultRecordBatchBuilder.estimate_size_in_bytes
 def broker_producer(broker: KafkaBroker) -> AIOKafkaProducer:
     """The aiokafka producer a started FastStream broker publishes through.
 
-    FastStream 0.7.8 exposes it only as a private attribute (hence the ignore); this is the
+    FastStream 0.7.8 exposes it only as a private attribute; this is the
     one place that reads it, so an upgrade that moves it breaks here and in the relay tests.
     """
-    private = broker.config.producer._producer  # type: ignore[attr-defined]  # FastStream 0.7.8 private
+    # Typed as FastStream's producer protocol, which does not name the wrapper's field:
+    # read through Any on purpose, here only.
+    holder: Any = broker.config.producer
+    private = holder._producer
     producer: AIOKafkaProducer = private.producer
     return producer
 

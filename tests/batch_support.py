@@ -31,6 +31,18 @@ async def connect_service(env: dict[str, str], service: str) -> asyncpg.Connecti
 
 
 @asynccontextmanager
+async def service_connection(
+    env: dict[str, str], service: str
+) -> AsyncIterator[asyncpg.Connection]:
+    """`connect_service`, closed afterwards: a test module's `conn` fixture."""
+    conn = await connect_service(env, service)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
 async def service_pool(env: dict[str, str], service: str) -> AsyncIterator[asyncpg.Pool]:
     """The service's own pool (its role, its schema, as `shared/db.py` opens it), migrated."""
     await (await connect_service(env, service)).close()

@@ -16,7 +16,7 @@ import pytest
 from orderflow.services.ingest import domain, handlers, replay
 from orderflow.services.ingest.reports import parse_report_batch
 from orderflow.shared.tenants import load_tenants
-from tests.batch_support import connect_service
+from tests.batch_support import service_connection
 from tests.harness import report, tenant_env, write_tenants
 
 pytestmark = pytest.mark.integration
@@ -25,11 +25,8 @@ T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def conn(stack_env: dict[str, str]) -> AsyncIterator[asyncpg.Connection]:
-    connection = await connect_service(stack_env, "ingest")
-    try:
+    async with service_connection(stack_env, "ingest") as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 async def _store(conn: asyncpg.Connection, tenant: str, prefix: str, received: datetime) -> None:
