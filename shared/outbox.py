@@ -12,7 +12,8 @@ rolls back and is replayed record by record logs its decisions again.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,15 +106,17 @@ async def enqueue_again(
     """Publish these events again, under their own event ids (a replay): a row still in the
     outbox is queued again where it is, a pruned one is written anew. Consumers' inboxes
     absorb what they already had."""
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (topic, event_id) DO UPDATE SET sent_at = NULL, parked_at = NULL,"
-        " error = NULL",
-        [
-            (e.event_id, topic, key or record_key(e.tenant, e.order_id or ""), e.to_bytes())
-            for topic, e, key in items
-        ],
-    )
+    async with conn.transaction():
+        await _wait_for_the_batch_in_flight(conn)
+        await conn.executemany(
+            "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (topic, event_id) DO UPDATE SET sent_at = NULL, parked_at = NULL,"
+            " error = NULL",
+            [
+                (e.event_id, topic, key or record_key(e.tenant, e.order_id or ""), e.to_bytes())
+                for topic, e, key in items
+            ],
+        )
 
 
 def _traces(causation_ids: list[str]) -> list[str | None]:
@@ -214,5 +217,37 @@ async def resend(conn: asyncpg.Connection, since: datetime) -> int:
     """Mark rows sent at or after `since` unsent again, so the relay republishes them in id
     order (after a broker lost its data); downstream inboxes absorb what they already had.
     The trigger puts them back on outbox_pending."""
-    result: str = await conn.execute("UPDATE outbox SET sent_at = NULL WHERE sent_at >= $1", since)
+    async with conn.transaction():
+        await _wait_for_the_batch_in_flight(conn)
+        result: str = await conn.execute(
+            "UPDATE outbox SET sent_at = NULL WHERE sent_at >= $1", since
+        )
     return int(result.split()[-1])
+
+
+# Queuing sent rows again and the relay's batches exclude each other. A batch the relay has
+# fetched and is publishing is marked sent only once the broker acknowledged it, which can be
+# long after: a lane waits up to the producer's request timeout, and the broker may have lost
+# the records by then. Rows queued again in that window would be marked sent by that late
+# mark, and a resend after a broker's loss would miss exactly the batch that was in flight.
+# So the relay holds a shared advisory lock from fetch to mark (`sending`), and whoever
+# queues rows again takes it exclusively, in its own transaction, before its statement (whose
+# snapshot then sees the batch's marks). Waiting exclusive requests go ahead of later shared
+# ones, so a resend waits for at most the batch in flight. Keyed by schema: one per outbox.
+_SENDING_LOCK = "hashtext('outbox-sending:' || current_schema())"
+
+
+@asynccontextmanager
+async def sending(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """The relay's hold on its batch, from `fetch_unsent` until its rows are marked."""
+    await conn.execute(f"SELECT pg_advisory_lock_shared({_SENDING_LOCK})")
+    try:
+        yield
+    finally:
+        if not conn.is_closed():  # else the session, and its lock, are gone already
+            await conn.execute(f"SELECT pg_advisory_unlock_shared({_SENDING_LOCK})")
+
+
+async def _wait_for_the_batch_in_flight(conn: asyncpg.Connection) -> None:
+    """Inside the caller's transaction; released at its end."""
+    await conn.execute(f"SELECT pg_advisory_xact_lock({_SENDING_LOCK})")

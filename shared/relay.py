@@ -4,6 +4,7 @@ Killed at any point it loses nothing: rows are marked only after the broker ackn
 them, so a relay that dies between publish and mark sends the same rows (same event_id)
 again and downstream inboxes absorb them. One relay per schema is active at a time
 (a session advisory lock), because two relays sending the same key would interleave.
+A resend waits for the batch in flight (`outbox.sending`), so none escapes it.
 """
 
 from __future__ import annotations
@@ -130,22 +131,23 @@ class OutboxRelay:
         later rows of its key wait behind it (`outbox.fetch_unsent`) until it is released.
         Any other failure leaves its rows unsent and raises, so they are tried again.
         """
-        rows = await outbox.fetch_unsent(conn, self._settings.relay_batch_size)
-        if not rows:
-            return 0
-        outcome = await self.publish(rows)
-        await outbox.mark_sent(conn, outcome.sent)
+        async with outbox.sending(conn):  # a resend waits until this batch is marked
+            rows = await outbox.fetch_unsent(conn, self._settings.relay_batch_size)
+            if not rows:
+                return 0
+            outcome = await self.publish(rows)
+            await outbox.mark_sent(conn, outcome.sent)
+            for row, error in outcome.parked:
+                await outbox.park(conn, row.id, f"{type(error).__name__}: {error}")
+                log.error(
+                    "outbox_row_parked",
+                    outbox_id=row.id,
+                    event_id=row.event_id,
+                    topic=row.topic,
+                    error_type=type(error).__name__,
+                    error=str(error),
+                )
         metrics.RELAY_PUBLISHED.labels(self._service).inc(len(outcome.sent))
-        for row, error in outcome.parked:
-            await outbox.park(conn, row.id, f"{type(error).__name__}: {error}")
-            log.error(
-                "outbox_row_parked",
-                outbox_id=row.id,
-                event_id=row.event_id,
-                topic=row.topic,
-                error_type=type(error).__name__,
-                error=str(error),
-            )
         if outcome.retry is not None:
             # Whatever its type (Tansu's UnknownError while it restarts is not "retriable" to
             # aiokafka), a failure that is not can_never_publish may pass: try again later.

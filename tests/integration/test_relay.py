@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from orderflow.shared import outbox
 from orderflow.shared.envelope import Envelope
-from tests.harness import TopicReader
+from orderflow.shared.provision import role_name
+from tests.harness import TopicReader, blocked_on_lock, eventually
 from tests.relay_support import connect as _connect
 from tests.relay_support import event as _event
 from tests.relay_support import ingest_relay
@@ -70,6 +72,48 @@ async def test_resend_republishes_rows_sent_since_a_time_in_their_order(
     assert (resent, republished) == (2, 2)
     assert [e.data["n"] for e in events] == [1, 2, 3, 2, 3], "same rows, same event ids, in order"
     assert len({e.event_id for e in events}) == 3
+
+
+async def test_a_resend_waits_for_the_batch_in_flight_and_queues_it_again(
+    stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch sent just before a broker's loss may be acknowledged, and marked sent, only
+    after the operator's resend ran; the resend waits for that mark, so the batch goes again."""
+    async with ingest_relay(stack_env) as (conn, relay):
+        since = await conn.fetchval("SELECT now()")
+        for n in (1, 2):
+            await outbox.enqueue(conn, TOPIC, _event("o-1", n))
+        in_flight, acknowledged = asyncio.Event(), asyncio.Event()
+        send = relay.sender.send
+
+        async def held(batch: Any, topic: str, partition: int) -> asyncio.Future[object]:
+            in_flight.set()
+            await acknowledged.wait()
+            return await send(batch, topic, partition)
+
+        monkeypatch.setattr(relay.sender, "send", held)
+        publishing = asyncio.create_task(relay.publish_once(conn))
+        await asyncio.wait_for(in_flight.wait(), 10)
+        operator, watcher = await _connect(stack_env), await _connect(stack_env)
+        try:
+            resending = asyncio.create_task(outbox.resend(operator, since))
+            relay_pid = conn.get_server_pid()
+            await eventually(
+                lambda: blocked_on_lock(watcher, role_name("ingest"), relay_pid),
+                "the resend to wait for the batch in flight",
+                10,
+            )
+            acknowledged.set()
+            published, resent = await publishing, await resending
+            republished = await relay.publish_once(conn)
+        finally:
+            await operator.close()
+            await watcher.close()
+    async with TopicReader(stack_env, TOPIC) as reader:
+        events = await reader.read_until(lambda es: len(es) >= 4)
+        events = await reader.settle(1.0)
+    assert (published, resent, republished) == (2, 2, 2), "marked, then queued again, then sent"
+    assert [e.data["n"] for e in events] == [1, 2, 1, 2]
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
