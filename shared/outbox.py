@@ -12,8 +12,7 @@ rolls back and is replayed record by record logs its decisions again.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -230,24 +229,14 @@ async def resend(conn: asyncpg.Connection, since: datetime) -> int:
 # long after: a lane waits up to the producer's request timeout, and the broker may have lost
 # the records by then. Rows queued again in that window would be marked sent by that late
 # mark, and a resend after a broker's loss would miss exactly the batch that was in flight.
-# So the relay holds a shared advisory lock from fetch to mark (`sending`), and whoever
-# queues rows again takes it exclusively, in its own transaction, before its statement (whose
-# snapshot then sees the batch's marks). Waiting exclusive requests go ahead of later shared
-# ones, so a resend waits for at most the batch in flight. Keyed by schema: one per outbox.
-_SENDING_LOCK = "hashtext('outbox-sending:' || current_schema())"
-
-
-@asynccontextmanager
-async def sending(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """The relay's hold on its batch, from `fetch_unsent` until its rows are marked."""
-    await conn.execute(f"SELECT pg_advisory_lock_shared({_SENDING_LOCK})")
-    try:
-        yield
-    finally:
-        if not conn.is_closed():  # else the session, and its lock, are gone already
-            await conn.execute(f"SELECT pg_advisory_unlock_shared({_SENDING_LOCK})")
+# So the relay holds this lock shared from fetch to mark (`relay.OutboxRelay.publish_once`,
+# on its own connection: a session lock), and whoever queues rows again takes it exclusively,
+# in its own transaction, before its statement (whose snapshot then sees the batch's marks).
+# Waiting exclusive requests go ahead of later shared ones, so a resend waits for at most the
+# batch in flight. Keyed by schema: one per outbox.
+SENDING_LOCK = "hashtext('outbox-sending:' || current_schema())"
 
 
 async def _wait_for_the_batch_in_flight(conn: asyncpg.Connection) -> None:
     """Inside the caller's transaction; released at its end."""
-    await conn.execute(f"SELECT pg_advisory_xact_lock({_SENDING_LOCK})")
+    await conn.execute(f"SELECT pg_advisory_xact_lock({SENDING_LOCK})")

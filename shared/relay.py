@@ -4,7 +4,7 @@ Killed at any point it loses nothing: rows are marked only after the broker ackn
 them, so a relay that dies between publish and mark sends the same rows (same event_id)
 again and downstream inboxes absorb them. One relay per schema is active at a time
 (a session advisory lock), because two relays sending the same key would interleave.
-A resend waits for the batch in flight (`outbox.sending`), so none escapes it.
+A resend waits for the batch in flight (`outbox.SENDING_LOCK`), so none escapes it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -131,7 +132,7 @@ class OutboxRelay:
         later rows of its key wait behind it (`outbox.fetch_unsent`) until it is released.
         Any other failure leaves its rows unsent and raises, so they are tried again.
         """
-        async with outbox.sending(conn):  # a resend waits until this batch is marked
+        async with _sending(conn):  # a resend waits until this batch is marked
             rows = await outbox.fetch_unsent(conn, self._settings.relay_batch_size)
             if not rows:
                 return 0
@@ -159,6 +160,17 @@ class OutboxRelay:
     async def publish(self, rows: list[outbox.OutboxRow]) -> Published:
         """Send every row and wait for every acknowledgement (`relay_publish.publish`)."""
         return await publish(self.sender, rows)
+
+
+@contextlib.asynccontextmanager
+async def _sending(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """The relay's hold on its batch, from fetching it until its rows are marked."""
+    await conn.execute(f"SELECT pg_advisory_lock_shared({outbox.SENDING_LOCK})")
+    try:
+        yield
+    finally:
+        if not conn.is_closed():  # else the session, and its lock, are gone already
+            await conn.execute(f"SELECT pg_advisory_unlock_shared({outbox.SENDING_LOCK})")
 
 
 class RetryPublish(Exception):

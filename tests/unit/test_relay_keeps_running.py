@@ -48,6 +48,9 @@ class Outbox:
     async def close(self) -> None:
         return None
 
+    def is_closed(self) -> bool:
+        return False
+
 
 class Broker:
     _max_request_size = 1048576  # as the producer's default
