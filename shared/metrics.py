@@ -70,3 +70,9 @@ TIMERS_FIRED = Counter(
     "Durable timers found due and fired, by timer loop (expiry_timers, approval_timers, ...)",
     ["timer"],
 )
+TIMER_LATENESS = Gauge(
+    "orderflow_timer_lateness_seconds",
+    "How long the earliest due timer of a loop has waited to fire (0: none is due), refreshed"
+    " at most once a second: a loop that falls behind or cannot fire grows it",
+    ["timer"],
+)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import queue as queues
+import signal
 import sys
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -135,6 +136,7 @@ def _next(queue: Any, child: BaseProcess) -> Chunk | BaseException | None:
 
 def _judge_file(job: Job, queue: Any) -> None:
     """The child: every chunk of the file onto `queue`, then None (or the error)."""
+    _leave_interrupts_to_the_parent()
     try:
         with job.path.open(encoding="utf-8", newline="") as file:
             rows = read_rows(file, job.path.suffix.lower())
@@ -143,3 +145,12 @@ def _judge_file(job: Job, queue: Any) -> None:
         queue.put(None)
     except Exception as exc:  # raised again in the parent, as itself
         queue.put(exc)
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """Ctrl-C reaches every process of the terminal's foreground group, the child too. Forked,
+    the child has inherited the parent's asyncio handling of it: a handler that would act on
+    a copy of the parent's loop, and the wakeup fd that writes into the parent's own loop. The
+    child ignores the interrupt and writes nowhere; the parent stops it (`terminate`)."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -19,7 +19,7 @@ from orderflow.services.rewards import customer_handlers, customer_store
 from orderflow.services.rewards.customer_handlers import Segments
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.logging import get_logger
-from orderflow.shared.polling import poll_due
+from orderflow.shared.polling import earliest_in, poll_due
 
 log = get_logger(__name__)
 
@@ -37,7 +37,8 @@ class SegmentTimers:
         self._interval_s, self._batch_size, self._committed = interval_s, batch_size, committed
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await poll_due("segment_timers", self.fire_due, self._interval_s, stopping)
+        earliest = earliest_in(self._pool, "customers", "segments_due_at")
+        await poll_due("segment_timers", self.fire_due, self._interval_s, stopping, earliest)
 
     async def fire_due(self, now: datetime | None = None) -> int:
         """Evaluate every customer due at `now` (default: the clock), a batch per transaction."""

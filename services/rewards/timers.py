@@ -18,7 +18,7 @@ from orderflow.services.rewards import store
 from orderflow.services.rewards.handlers import fire_approval
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.logging import get_logger
-from orderflow.shared.polling import poll_due
+from orderflow.shared.polling import earliest_in, poll_due
 
 log = get_logger(__name__)
 
@@ -35,7 +35,8 @@ class ApprovalTimers:
         self._batch_size, self._committed = batch_size, committed
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await poll_due("approval_timers", self.fire_due, self._interval_s, stopping)
+        earliest = earliest_in(self._pool, "lines", "approve_due_at")
+        await poll_due("approval_timers", self.fire_due, self._interval_s, stopping, earliest)
 
     async def fire_due(self, now: datetime | None = None) -> int:
         """Fire every timer due at `now` (default: the clock); returns how many fired."""

@@ -21,7 +21,7 @@ from orderflow.services.status_tracker import recurring_handlers, recurring_stor
 from orderflow.services.status_tracker.recurring_state import Policy
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.logging import get_logger
-from orderflow.shared.polling import poll_due
+from orderflow.shared.polling import earliest_in, poll_due
 
 log = get_logger(__name__)
 
@@ -46,7 +46,10 @@ class RecurringTimers:
         self._woken.set()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await poll_due("recurring_timers", self.fire_due, self._interval_s, stopping, self._idle)
+        earliest = earliest_in(self._pool, "recurring_orders", "due_at")
+        await poll_due(
+            "recurring_timers", self.fire_due, self._interval_s, stopping, earliest, self._idle
+        )
 
     async def _idle(self, stopping: asyncio.Event) -> None:
         self._woken.clear()

@@ -18,7 +18,7 @@ from orderflow.services.status_tracker.domain import ExpiryRule
 from orderflow.services.status_tracker.handlers import fire_expiry
 from orderflow.shared.envelope import utcnow
 from orderflow.shared.logging import get_logger
-from orderflow.shared.polling import poll_due
+from orderflow.shared.polling import earliest_in, poll_due
 
 log = get_logger(__name__)
 
@@ -36,7 +36,8 @@ class ExpiryTimers:
         self._interval_s, self._batch_size, self._committed = interval_s, batch_size, committed
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await poll_due("expiry_timers", self.fire_due, self._interval_s, stopping)
+        earliest = earliest_in(self._pool, "orders", "expiry_due_at")
+        await poll_due("expiry_timers", self.fire_due, self._interval_s, stopping, earliest)
 
     async def fire_due(self) -> int:
         now = utcnow()

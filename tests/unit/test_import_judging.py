@@ -96,3 +96,34 @@ def test_a_caller_that_stops_early_leaves_no_child(
     assert asyncio.run(first_only()).rows == 10
     [child] = children
     assert not child.is_alive()
+
+
+def test_ctrl_c_in_the_child_is_left_to_its_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal's interrupt reaches the child too; the parent decides (here it goes on)."""
+    monkeypatch.setattr(import_judging, "CHUNK_ROWS", 10)  # 50 chunks: the child waits on 4
+    job = Job(_file(tmp_path / "o.csv", 500), "t", TENANTS, NOW, (0, 1))
+    children: list[BaseProcess] = []
+    real = import_judging._received
+
+    def watched(queue: object, child: BaseProcess) -> AsyncIterator[Chunk]:
+        children.append(child)
+        return real(queue, child)
+
+    monkeypatch.setattr(import_judging, "_received", watched)
+
+    async def interrupted() -> list[Chunk]:
+        got: list[Chunk] = []
+        async with chunks(job, in_process=True) as judged:
+            async for chunk in judged:
+                if not got:
+                    pid = children[0].pid
+                    assert pid is not None and pid != os.getpid()
+                    for _ in range(2):  # asyncio.run's handler raises at the second
+                        os.kill(pid, signal.SIGINT)
+                        await asyncio.sleep(0.2)
+                got.append(chunk)
+        return got
+
+    assert sum(chunk.rows for chunk in asyncio.run(interrupted())) == 500

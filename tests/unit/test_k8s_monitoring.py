@@ -52,6 +52,7 @@ def test_the_metrics_the_alerts_need_are_exported() -> None:
         "orderflow_outbox_parked",
         "orderflow_messages_total",
         "orderflow_notifications_total",
+        "orderflow_timer_lateness_seconds",
     } <= exported()
 
 
@@ -67,6 +68,7 @@ def test_every_alert_uses_exported_metrics_and_says_what_happened(overlay: str) 
         "orderflow_outbox_parked": None,
         "orderflow_messages_total": 'outcome="dead_lettered"',
         "orderflow_notifications_total": 'outcome="failed"',
+        "orderflow_timer_lateness_seconds": None,
     }
     for metric, selector in wanted.items():
         assert any(metric in e and (selector or "") in e for e in rules.values()), metric
