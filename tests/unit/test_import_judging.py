@@ -40,6 +40,19 @@ async def _all(job: Job, in_process: bool) -> list[Chunk]:
         return [chunk async for chunk in judged]
 
 
+def _watch_children(monkeypatch: pytest.MonkeyPatch) -> list[BaseProcess]:
+    """The judging processes `chunks` starts, as it starts them."""
+    children: list[BaseProcess] = []
+    real = import_judging._received
+
+    def watched(queue: object, child: BaseProcess) -> AsyncIterator[Chunk]:
+        children.append(child)
+        return real(queue, child)
+
+    monkeypatch.setattr(import_judging, "_received", watched)
+    return children
+
+
 def test_a_judging_process_gives_the_chunks_a_thread_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -78,14 +91,7 @@ def test_a_caller_that_stops_early_leaves_no_child(
 ) -> None:
     monkeypatch.setattr(import_judging, "CHUNK_ROWS", 10)
     job = Job(_file(tmp_path / "o.csv", 500), "t", TENANTS, NOW, (0, 1))
-    children: list[BaseProcess] = []
-    real = import_judging._received
-
-    def watched(queue: object, child: BaseProcess) -> AsyncIterator[Chunk]:
-        children.append(child)
-        return real(queue, child)
-
-    monkeypatch.setattr(import_judging, "_received", watched)
+    children = _watch_children(monkeypatch)
 
     async def first_only() -> Chunk:
         async with chunks(job, in_process=True) as judged:
@@ -104,14 +110,7 @@ def test_ctrl_c_in_the_child_is_left_to_its_parent(
     """The terminal's interrupt reaches the child too; the parent decides (here it goes on)."""
     monkeypatch.setattr(import_judging, "CHUNK_ROWS", 10)  # 50 chunks: the child waits on 4
     job = Job(_file(tmp_path / "o.csv", 500), "t", TENANTS, NOW, (0, 1))
-    children: list[BaseProcess] = []
-    real = import_judging._received
-
-    def watched(queue: object, child: BaseProcess) -> AsyncIterator[Chunk]:
-        children.append(child)
-        return real(queue, child)
-
-    monkeypatch.setattr(import_judging, "_received", watched)
+    children = _watch_children(monkeypatch)
 
     async def interrupted() -> list[Chunk]:
         got: list[Chunk] = []
