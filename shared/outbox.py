@@ -104,7 +104,7 @@ async def enqueue_again(
 ) -> None:
     """Publish these events again, under their own event ids (a replay): a row still in the
     outbox is queued again where it is, a pruned one is written anew. Consumers' inboxes
-    absorb what they already had."""
+    absorb what they already had. One transaction: it waits for the relay's batch in flight."""
     async with conn.transaction():
         await _wait_for_the_batch_in_flight(conn)
         await conn.executemany(

@@ -29,16 +29,22 @@ Earliest = Callable[[], Awaitable[datetime | None]]
 LATENESS_EVERY_S = 1.0
 
 
+async def earliest(conn: asyncpg.Connection, table: str, column: str) -> datetime | None:
+    """The earliest time set in a timer column: one probe of its partial index."""
+    due: datetime | None = await conn.fetchval(
+        f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1"
+    )
+    return due
+
+
 def earliest_in(pool: asyncpg.Pool, table: str, column: str) -> Earliest:
-    """The earliest time set in a timer column (one probe of its partial index)."""
-    query = f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1"
+    """`earliest` of the column, each time on a connection of the pool."""
 
-    async def earliest() -> datetime | None:
+    async def probe() -> datetime | None:
         async with pool.acquire() as conn:
-            due: datetime | None = await conn.fetchval(query)
-        return due
+            return await earliest(conn, table, column)
 
-    return earliest
+    return probe
 
 
 def lateness_s(earliest: datetime | None, now: datetime) -> float:
@@ -63,8 +69,8 @@ async def poll_due(
         try:
             fired = await fire_due()
             metrics.TIMERS_FIRED.labels(name).inc(fired)
-            if time.monotonic() - reported >= LATENESS_EVERY_S:
-                reported = time.monotonic()
+            if (clock := time.monotonic()) - reported >= LATENESS_EVERY_S:
+                reported = clock
                 late = lateness_s(await earliest(), utcnow())
                 metrics.TIMER_LATENESS.labels(name).set(late)
         except Exception as exc:

@@ -68,9 +68,7 @@ async def replay_reports(
     """Queues the tenant's reports received in [since, until) again; returns how many."""
     count = 0
     async for rows in _batches(conn, tenant, since, until):
-        async with conn.transaction():
-            await outbox.enqueue_again(
-                conn, [(topics.ORDER_REPORTS, _event(r), None) for r in rows]
-            )
+        # One transaction a page (enqueue_again's own).
+        await outbox.enqueue_again(conn, [(topics.ORDER_REPORTS, _event(r), None) for r in rows])
         count += len(rows)
     return count

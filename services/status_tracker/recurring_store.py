@@ -17,6 +17,7 @@ from orderflow.services.status_tracker.recurring import Decision, child_order_id
 from orderflow.services.status_tracker.recurring_schedule import Interval
 from orderflow.services.status_tracker.recurring_state import RecurringOrder, Terms
 from orderflow.services.status_tracker.recurring_table import Status
+from orderflow.shared.polling import earliest
 
 Key: TypeAlias = tuple[str, str]  # (tenant, recurring_order_id)
 _KEYS = "(tenant, recurring_order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
@@ -81,10 +82,7 @@ async def lock_many(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, 
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:
     """The earliest timer: one probe of the partial index, whatever the number of orders."""
-    due: datetime | None = await conn.fetchval(
-        "SELECT due_at FROM recurring_orders WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1"
-    )
-    return due
+    return await earliest(conn, "recurring_orders", "due_at")
 
 
 async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[RecurringOrder]:
